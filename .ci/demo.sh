@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job on the built-in lab: start a simulated fleet, back it up twice, change a few
+# devices, back up again, and show what the run database recorded.
+set -euo pipefail
+VENV=${1:-.venv}
+DEVICES=${2:-20}
+cd "$(dirname "$0")/.."
+export PATH="$PWD/$VENV/bin:$PATH"
+
+inv=$(hib lab up --devices "$DEVICES" | tail -n 1)
+echo "== lab inventory: $inv"
+ansible-playbook playbooks/backup.yml -i "$inv"
+hib lab mutate --devices 3
+ansible-playbook playbooks/backup.yml -i "$inv"
+hib runs
+hib runs show latest

@@ -1,0 +1,39 @@
+"""Builds the typer application from the per-area command modules."""
+
+from __future__ import annotations
+
+import typer
+
+from hib_orchestrator import __version__
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hib {__version__}")
+        raise typer.Exit(0)
+
+
+def build_app() -> typer.Typer:
+    """The ``hib`` app with every command group registered."""
+    # Imported here so `import hib_orchestrator.cli.app` stays cheap for tests of one area.
+    from hib_orchestrator.cli import lab
+
+    app = typer.Typer(
+        name="hib",
+        help="Backup orchestration for fleets: device configs and image hosts, every run recorded.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ) -> None:
+        """hib: back up device configs and image hosts with Ansible; ask what ran and changed."""
+
+    for module in (lab,):
+        module.register(app)
+    return app

@@ -1,0 +1,113 @@
+"""Where hib keeps its state, resolved in exactly one place.
+
+The recorder callback, the action plugins and the ``hib`` CLI all call :func:`load_settings`, so
+they agree on paths whatever process they run in::
+
+    >>> s = load_settings({"HIB_HOME": "/srv/hib"})
+    >>> s.db_url
+    'sqlite:////srv/hib/hib.db'
+
+| setting          | default                          | environment variable |
+|------------------|----------------------------------|----------------------|
+| state directory  | ``./.hib``                       | ``HIB_HOME``         |
+| run database     | ``sqlite:///$HIB_HOME/hib.db``   | ``HIB_DB_URL``       |
+| config store     | ``$HIB_HOME/configs``            | ``HIB_CONFIG_STORE`` |
+| image store      | ``$HIB_HOME/images``             | ``HIB_IMAGE_STORE``  |
+| policy file      | ``./hib.yml``                    | ``HIB_POLICY_FILE``  |
+| config remote    | none                             | ``HIB_CONFIG_REMOTE``|
+| log format       | ``text``                         | ``HIB_LOG_FORMAT`` (``text``/``json``) |
+| log level        | ``WARNING``                      | ``HIB_LOG_LEVEL``    |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hib_orchestrator.errors import ConfigError
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved, absolute settings. Build with :func:`load_settings`, not directly."""
+
+    home: Path
+    db_url: str
+    config_store: Path
+    image_store: str
+    policy_file: Path
+    config_remote: str | None = None
+    log_format: str = "text"
+    log_level: str = "WARNING"
+
+    @property
+    def image_store_is_local(self) -> bool:
+        """True when the image store is a folder (object-store URLs are planned)."""
+        return "://" not in self.image_store
+
+    @property
+    def lab_dir(self) -> Path:
+        """Where ``hib lab`` keeps its state (inventory, device state, pid file)."""
+        return self.home / "lab"
+
+    @property
+    def runner_dir(self) -> Path:
+        """ansible-runner private data directories for ``hib run``."""
+        return self.home / "runner"
+
+
+def _path(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Resolve settings from the environment (default ``os.environ``).
+
+    Raises:
+        ConfigError: a value is malformed (unknown log format, unparseable DB URL, ...).
+    """
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    home = _path(env.get("HIB_HOME") or ".hib", cwd)
+    db_url = env.get("HIB_DB_URL") or f"sqlite:///{home / 'hib.db'}"
+    _check_db_url(db_url)
+    image_store = env.get("HIB_IMAGE_STORE") or str(home / "images")
+    if "://" not in image_store:
+        image_store = str(_path(image_store, cwd))
+    log_format = (env.get("HIB_LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"HIB_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}"
+        )
+    log_level = (env.get("HIB_LOG_LEVEL") or "WARNING").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(
+            f"HIB_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}"
+        )
+    return Settings(
+        home=home,
+        db_url=db_url,
+        config_store=_path(env.get("HIB_CONFIG_STORE") or str(home / "configs"), cwd),
+        image_store=image_store,
+        policy_file=_path(env.get("HIB_POLICY_FILE") or "hib.yml", cwd),
+        config_remote=env.get("HIB_CONFIG_REMOTE") or None,
+        log_format=log_format,
+        log_level=log_level,
+    )
+
+
+def _check_db_url(url: str) -> None:
+    # Imported lazily: settings are loaded by every Ansible worker, SQLAlchemy is not needed there.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError as err:
+        raise ConfigError(f"HIB_DB_URL is not a database URL: {url!r}") from err
