@@ -9,6 +9,7 @@ The tree::
     HibError                         code
     ├── ConfigError                  BAD_CONFIG        bad usage/input/configuration -> exit 2
     ├── StoreError                   STORE_ERROR       config git store or image store failed
+    ├── RecordingError               RECORDING_FAILED  the run database could not be written
     ├── DeviceError                  (per device; host set)
     │   ├── AuthFailed               AUTH_FAILED
     │   ├── DeviceTimeout            TIMEOUT

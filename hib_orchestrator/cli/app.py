@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from hib_orchestrator import __version__
+from hib_orchestrator.logs import setup_logging
+from hib_orchestrator.settings import load_settings
 
 
 def _version(value: bool) -> None:
@@ -33,6 +35,8 @@ def build_app() -> typer.Typer:
         ),
     ) -> None:
         """hib: back up device configs and image hosts with Ansible; ask what ran and changed."""
+        # Every command starts from validated settings: bad configuration is exit 2 up front.
+        setup_logging(load_settings())
 
     for module in (lab,):
         module.register(app)
