@@ -1,0 +1,196 @@
+"""Run a playbook through ansible-runner with hib's settings, progress and cancel.
+
+What it guarantees:
+
+* the recorder callback is enabled and attached to the run row the caller created
+  (``HIB_RUN_ID`` in the environment of ``ansible-playbook``);
+* no secret travels through the runner's environment: only hib's own non-secret variables
+  are added, and the ``command``/``env`` artifacts are redacted as soon as the process starts;
+* cancel is two-stage: the first request writes the run's cancel file, which hib's action
+  plugins check before they start a host (in-flight hosts finish or hit their timeout); the
+  second kills ``ansible-playbook`` at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hib_orchestrator.errors import ConfigError
+from hib_orchestrator.settings import Settings
+
+# Names that look like they hold credentials; their values are redacted in runner artifacts.
+_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|COOKIE|SESSION", re.I)
+KEEP_ARTIFACTS = 10
+
+
+def project_root() -> Path:
+    """The checkout holding ``ansible.cfg``, ``playbooks/`` and the collection symlink."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "ansible.cfg").is_file() or not (root / "playbooks").is_dir():
+        raise ConfigError(
+            f"cannot find the hib.orchestrator collection next to the package ({root}); "
+            "install hib from a checkout (pip install -e .)"
+        )
+    return root
+
+
+@dataclass(slots=True)
+class RunRequest:
+    """What to run, in Ansible's terms."""
+
+    playbook: Path
+    inventory: list[str]
+    limit: str | None = None
+    forks: int | None = None
+    check: bool = False
+    extravars: dict[str, Any] = field(default_factory=dict)
+    verbosity: int = 0
+
+
+@dataclass(slots=True)
+class RunnerOutcome:
+    """How ansible-runner ended: ``successful``, ``failed``, ``canceled``, ``timeout``."""
+
+    status: str
+    rc: int | None
+    stats: dict[str, Any] | None
+    hard_canceled: bool
+    soft_canceled: bool
+    stdout_tail: str
+
+
+class CancelToken:
+    """Two-stage cancel shared between a signal handler and the runner."""
+
+    def __init__(self, cancel_file: Path) -> None:
+        self.cancel_file = cancel_file
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def request(self) -> int:
+        """Ask to cancel; returns how many times cancel was requested so far."""
+        with self._lock:
+            self.requests += 1
+            if self.requests == 1:
+                self.cancel_file.parent.mkdir(parents=True, exist_ok=True)
+                self.cancel_file.write_text("canceled by user\n")
+            return self.requests
+
+    @property
+    def soft(self) -> bool:
+        return self.requests >= 1
+
+    @property
+    def hard(self) -> bool:
+        return self.requests >= 2
+
+
+def _redact_artifacts(artifact_dir: Path) -> None:
+    for name in ("command", "env", "env/envvars"):
+        path = artifact_dir / name
+        if not path.is_file():
+            continue
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        env = doc.get("env") if isinstance(doc, dict) and "env" in doc else doc
+        if isinstance(env, dict):
+            for key in list(env):
+                if _SECRET_NAME.search(key):
+                    env[key] = "********"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+
+
+def run_playbook(
+    request: RunRequest,
+    settings: Settings,
+    run_id: int,
+    on_event: Callable[[dict[str, Any]], None],
+    cancel: CancelToken,
+) -> RunnerOutcome:
+    """Run ``request`` to the end and report every runner event to ``on_event``."""
+    import ansible_runner  # heavy; imported only when a run starts
+
+    root = project_root()
+    private = settings.runner_dir / str(run_id)
+    private.mkdir(parents=True, exist_ok=True)
+    venv_bin = str(Path(sys.executable).parent)
+    envvars = {
+        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(root / "collections"),
+        "ANSIBLE_CALLBACKS_ENABLED": "hib.orchestrator.recorder",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "HIB_RUN_ID": str(run_id),
+        "HIB_CANCEL_FILE": str(cancel.cancel_file),
+        "HIB_HOME": str(settings.home),
+        "HIB_DB_URL": settings.db_url,
+        "HIB_CONFIG_STORE": str(settings.config_store),
+        "HIB_IMAGE_STORE": settings.image_store,
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    cmdline: list[str] = []
+    if request.check:
+        cmdline.append("--check")
+    tail: list[str] = []
+    artifact_dir = private / "artifacts" / str(run_id)
+
+    def handle(event: dict[str, Any]) -> bool:
+        if event.get("stdout"):
+            tail.append(event["stdout"])
+            del tail[:-40]
+        on_event(event)
+        return True
+
+    def status(data: dict[str, Any], runner_config: Any = None) -> None:
+        if data.get("status") == "running":
+            _redact_artifacts(artifact_dir)
+
+    thread, runner = ansible_runner.run_async(
+        private_data_dir=str(private),
+        ident=str(run_id),
+        playbook=str(request.playbook.resolve()),
+        inventory=request.inventory,
+        limit=request.limit,
+        forks=request.forks,
+        extravars=request.extravars or None,
+        cmdline=" ".join(cmdline) or None,
+        verbosity=request.verbosity or None,
+        envvars=envvars,
+        event_handler=handle,
+        status_handler=status,
+        cancel_callback=lambda: cancel.hard,
+        quiet=True,
+        suppress_env_files=True,
+        rotate_artifacts=KEEP_ARTIFACTS,
+        project_dir=str(root),
+    )
+    thread.join()
+    _redact_artifacts(artifact_dir)
+    _rotate_private_dirs(settings.runner_dir)
+    return RunnerOutcome(
+        status=runner.status,
+        rc=runner.rc,
+        stats=runner.stats,
+        hard_canceled=cancel.hard,
+        soft_canceled=cancel.soft,
+        stdout_tail="".join(f"{line}\n" for line in tail),
+    )
+
+
+def _rotate_private_dirs(runner_dir: Path) -> None:
+    dirs = sorted(
+        (d for d in runner_dir.iterdir() if d.is_dir() and d.name.isdigit()),
+        key=lambda d: int(d.name),
+    )
+    for old in dirs[:-KEEP_ARTIFACTS]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,65 @@
+"""Which hosts a run will touch, resolved with Ansible's own inventory code.
+
+Used before a run starts: to fail fast on a malformed inventory (exit 2), to size the progress
+bar, and to turn an empty selection into a clear message instead of ansible-runner's bare
+``failed`` with no stats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from hib_orchestrator.errors import ConfigError
+
+
+def play_patterns(playbook: Path) -> list[str]:
+    """The ``hosts:`` pattern of each play (imports and dynamic groups are ignored)."""
+    try:
+        plays = yaml.safe_load(playbook.read_text(encoding="utf-8")) or []
+    except FileNotFoundError:
+        raise ConfigError(f"{playbook}: playbook not found") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{playbook}: not valid YAML: {err}") from err
+    if not isinstance(plays, list):
+        raise ConfigError(f"{playbook}: a playbook is a list of plays")
+    out = []
+    for play in plays:
+        if isinstance(play, dict) and isinstance(play.get("hosts"), str):
+            out.append(play["hosts"])
+    return out
+
+
+def select_hosts(inventory: Iterable[str], patterns: Iterable[str], limit: str | None) -> list[str]:
+    """Hosts matched by any of ``patterns`` within ``limit``, in inventory order.
+
+    Raises:
+        ConfigError: an inventory source is missing or cannot be parsed.
+    """
+    from ansible import constants as C
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    sources = list(inventory)
+    for source in sources:
+        if "," not in source and not Path(source).exists():
+            raise ConfigError(f"inventory not found: {source}")
+    saved = C.INVENTORY_ANY_UNPARSED_IS_FAILED
+    C.INVENTORY_ANY_UNPARSED_IS_FAILED = True  # a broken inventory must stop the run
+    try:
+        manager = InventoryManager(loader=DataLoader(), sources=sources)
+    except AnsibleError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+        raise ConfigError(f"inventory cannot be parsed: {first}") from err
+    finally:
+        C.INVENTORY_ANY_UNPARSED_IS_FAILED = saved
+    if limit:
+        manager.subset(limit)
+    seen: dict[str, None] = {}
+    for pattern in patterns:
+        for host in manager.get_hosts(pattern):
+            seen.setdefault(host.name, None)
+    return list(seen)
