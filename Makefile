@@ -15,11 +15,11 @@ demo: setup
 	bash .ci/demo.sh $(VENV) $(DEMO_DEVICES)
 
 test: setup
+	$(BIN)/ruff check .
 	bash .ci/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
 
 clean:
 	-$(BIN)/hib lab down
