@@ -1,0 +1,217 @@
+"""Fetch raw command output from one device with netmiko, bounded in time, retried with backoff.
+
+Every attempt runs under a watchdog: whatever netmiko does (a device that accepts TCP and then
+says nothing, a prompt that never comes), the attempt ends ``timeout`` (+ a small margin) seconds
+after it started, with :class:`~hib_orchestrator.errors.DeviceTimeout`. Transient failures
+(timeouts, unreachable, no prompt, truncation) are retried ``retries`` times with exponential
+backoff and full jitter; authentication failures and rejected commands are not.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paramiko
+from netmiko import ConnectHandler
+from netmiko.exceptions import (
+    NetmikoAuthenticationException,
+    NetmikoTimeoutException,
+    ReadException,
+    ReadTimeout,
+)
+
+from hib_orchestrator.devices.profiles import Profile
+from hib_orchestrator.errors import (
+    AuthFailed,
+    DeviceError,
+    DeviceTimeout,
+    HibError,
+    PromptNotDetected,
+    TruncatedOutput,
+    Unreachable,
+)
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 2
+WATCHDOG_MARGIN = 2.0
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+RETRYABLE: tuple[type[DeviceError], ...] = (
+    DeviceTimeout,
+    Unreachable,
+    PromptNotDetected,
+    TruncatedOutput,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """How to reach one device (from inventory). ``repr`` never shows secrets."""
+
+    host: str
+    address: str
+    port: int = 22
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    key_file: str | None = None
+    enable_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """Time bounds and retry policy of one device's fetch."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    backoff_base: float = BACKOFF_BASE
+    backoff_cap: float = BACKOFF_CAP
+
+
+def backoff_delay(attempt: int, policy: FetchPolicy, rng: random.Random | None = None) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): full jitter over 2**n."""
+    ceiling = min(policy.backoff_cap, policy.backoff_base * (2 ** (attempt - 1)))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def map_error(err: BaseException, host: str) -> DeviceError:
+    """Turn a netmiko/paramiko/socket exception into our error with a stable code."""
+    text = " ".join(str(err).split())
+    if isinstance(err, DeviceError):
+        return err
+    if isinstance(err, NetmikoAuthenticationException | paramiko.AuthenticationException):
+        return AuthFailed("authentication failed (login rejected)", host=host)
+    if isinstance(err, NetmikoTimeoutException):
+        cause = err.__context__
+        if text.startswith(("TCP connection to device failed", "DNS failure")):
+            reason = type(cause).__name__ if cause else "no connection"
+            return Unreachable(f"cannot open TCP connection ({reason})", host=host)
+        return DeviceTimeout(f"SSH session did not start in time ({_short(text)})", host=host)
+    if isinstance(err, ReadTimeout):
+        return DeviceTimeout(f"no answer in time ({_short(text)})", host=host)
+    if isinstance(err, ValueError) and "enable mode" in text:
+        return AuthFailed("enable mode refused (check hib_enable_secret)", host=host)
+    if isinstance(err, ValueError) and "prompt" in text.lower():
+        return PromptNotDetected(f"no device prompt recognised ({_short(text)})", host=host)
+    if isinstance(err, ConnectionRefusedError | socket.gaierror):
+        return Unreachable(f"cannot open TCP connection ({type(err).__name__})", host=host)
+    if isinstance(err, socket.timeout | TimeoutError):
+        return DeviceTimeout("no answer in time", host=host)
+    if isinstance(err, ReadException | EOFError | OSError | paramiko.SSHException):
+        # The session died mid-output: what we have is incomplete.
+        return TruncatedOutput(f"session closed before the output ended ({_short(text)})",
+                               host=host)
+    return PromptNotDetected(f"unexpected session failure: {type(err).__name__}: {_short(text)}",
+                             host=host)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    first = text.split(". ")[0]
+    return first if len(first) <= limit else first[: limit - 3] + "..."
+
+
+def _connect_args(profile: Profile, conn: Connection, timeout: float) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "device_type": profile.netmiko_device_type,
+        "host": conn.address,
+        "port": conn.port,
+        "username": conn.username or "",
+        "password": conn.password or "",
+        "secret": conn.enable_secret or "",
+        "conn_timeout": min(timeout, 10.0),
+        "auth_timeout": timeout,
+        "banner_timeout": timeout,
+        "timeout": timeout,
+        "session_timeout": timeout,
+        "read_timeout_override": timeout,
+        "allow_agent": False,
+        "ssh_config_file": None,
+        "fast_cli": True,
+    }
+    if conn.key_file:
+        args.update(use_keys=True, key_file=conn.key_file)
+    return args
+
+
+def _attempt(profile: Profile, conn: Connection, timeout: float, holder: dict[str, Any]
+             ) -> list[tuple[str, str]]:
+    device = ConnectHandler(**_connect_args(profile, conn, timeout))
+    holder["device"] = device
+    try:
+        if profile.enable:
+            device.enable()
+        outputs = []
+        for command in profile.commands:
+            raw = device.send_command(
+                command, strip_prompt=False, strip_command=False, read_timeout=timeout
+            )
+            outputs.append((command, str(raw)))
+        return outputs
+    finally:
+        device.disconnect()
+
+
+def fetch_once(profile: Profile, conn: Connection, timeout: float) -> list[tuple[str, str]]:
+    """One bounded attempt: ``[(command, raw output)]`` or a :class:`DeviceError`.
+
+    Raises:
+        DeviceError: mapped failure; :class:`DeviceTimeout` when the watchdog fires.
+    """
+    holder: dict[str, Any] = {}
+    done: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            done["outputs"] = _attempt(profile, conn, timeout, holder)
+        except BaseException as err:  # handed to the caller's thread
+            done["error"] = err
+
+    thread = threading.Thread(target=run, name=f"fetch-{conn.host}", daemon=True)
+    thread.start()
+    thread.join(timeout + WATCHDOG_MARGIN)
+    if thread.is_alive():
+        _abort(holder)
+        raise DeviceTimeout(f"no complete answer within {timeout:g}s", host=conn.host)
+    if "error" in done:
+        raise map_error(done["error"], conn.host) from done["error"]
+    return list(done["outputs"])
+
+
+def _abort(holder: dict[str, Any]) -> None:
+    # Closing the transport makes the stuck netmiko read fail fast in its (daemon) thread.
+    device = holder.get("device")
+    pre = getattr(device, "remote_conn_pre", None)
+    transport = pre.get_transport() if pre is not None else None
+    if transport is not None:
+        transport.close()
+
+
+def fetch_with_retries(
+    profile: Profile,
+    conn: Connection,
+    policy: FetchPolicy,
+    *,
+    validate: Callable[[list[tuple[str, str]]], Any] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Any, int]:
+    """Fetch (and ``validate``) with retries; returns ``(value, attempts)``.
+
+    ``validate`` turns raw outputs into the caller's value and may raise a :class:`DeviceError`
+    (truncation is retried like a network error). The last error is raised with ``attempts`` set.
+    """
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            outputs = fetch_once(profile, conn, policy.timeout)
+            return (validate(outputs) if validate else outputs), attempts
+        except HibError as err:
+            err.attempts = attempts  # type: ignore[attr-defined]
+            if not isinstance(err, RETRYABLE) or attempts > policy.retries:
+                raise
+        sleep(backoff_delay(attempts, policy))
