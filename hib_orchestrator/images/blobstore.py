@@ -1,0 +1,185 @@
+"""Content-addressed blobs on the filesystem: ``blobs/ab/cd/<sha256>``.
+
+Every write goes to ``tmp/<pid>-<n>.part``, is fsynced, then renamed into place, so a blob file
+either is complete or does not exist. Parts left by a killed process (its pid is gone) are
+removed by :meth:`BlobStore.clean_parts` at the start of the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hib_orchestrator.errors import StoreError
+
+_counter = itertools.count()
+_counter_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenBlob:
+    """What :meth:`BlobStore.write` stored: sha256, md5, git blob sha1 and size."""
+
+    sha256: str
+    md5: str
+    git_sha1: str
+    size: int
+
+
+class BlobStore:
+    """A folder of immutable blobs named by their SHA-256."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.blobs = self.root / "blobs"
+        self.tmp = self.root / "tmp"
+
+    def path(self, sha256: str) -> Path:
+        """Where blob ``sha256`` lives (two fan-out levels keep folders small)."""
+        return self.blobs / sha256[:2] / sha256[2:4] / sha256
+
+    def has(self, sha256: str) -> bool:
+        """True when the blob file exists."""
+        return self.path(sha256).is_file()
+
+    def write(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        declared_size: int | None = None,
+        want_md5: bool = True,
+        want_git: bool = False,
+        verify: Callable[[WrittenBlob], None] | None = None,
+    ) -> WrittenBlob:
+        """Stream ``chunks`` into the store, hashing on the way.
+
+        MD5 and the git blob SHA-1 are computed only when asked (they verify the download).
+        ``declared_size`` (the listed size) lets the git blob SHA-1 be computed in one pass;
+        when it turns out wrong the git hash is simply not comparable (the caller checks size).
+        ``verify`` runs before the part file is renamed into place; if it raises, nothing is
+        stored.
+
+        Raises:
+            StoreError: the store cannot be written (disk full, permissions).
+            ProviderError: whatever the chunk iterator raises (the part file is removed).
+        """
+        try:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(f"image store {self.root}: {err.strerror}") from err
+        with _counter_lock:
+            n = next(_counter)
+        part = self.tmp / f"{os.getpid()}-{threading.get_ident()}-{n}.part"
+        sha = hashlib.sha256()
+        hashers = [sha]
+        md5 = hashlib.md5(usedforsecurity=False) if want_md5 else None
+        git = hashlib.sha1(usedforsecurity=False) if want_git else None
+        if md5 is not None:
+            hashers.append(md5)
+        if git is not None:
+            git.update(b"blob %d\0" % (declared_size or 0))
+            hashers.append(git)
+        size = 0
+        try:
+            with part.open("wb") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+                    for h in hashers:
+                        h.update(chunk)
+                    size += len(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            digest = sha.hexdigest()
+            written = WrittenBlob(
+                digest,
+                md5.hexdigest() if md5 is not None else "",
+                git.hexdigest() if git is not None and declared_size == size else "",
+                size,
+            )
+            if verify is not None:
+                verify(written)
+            final = self.path(digest)
+            if final.is_file():
+                part.unlink()
+            else:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(part, final)
+        except OSError as err:
+            part.unlink(missing_ok=True)
+            raise StoreError(f"image store {self.root}: {err.strerror or err}") from err
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        return written
+
+    def open(self, sha256: str) -> Iterator[bytes]:
+        """The blob's bytes in chunks."""
+        with self.path(sha256).open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                yield chunk
+
+    def hash_file(self, sha256: str) -> str | None:
+        """SHA-256 of the stored file, or None when it is missing."""
+        h = hashlib.sha256()
+        try:
+            for chunk in self.open(sha256):
+                h.update(chunk)
+        except FileNotFoundError:
+            return None
+        return h.hexdigest()
+
+    def copy_to(self, sha256: str, dest: Path) -> None:
+        """Copy a blob to ``dest`` (via a part file and rename)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".hib-part")
+        shutil.copyfile(self.path(sha256), tmp)
+        os.replace(tmp, dest)
+
+    def delete(self, sha256: str) -> int:
+        """Remove a blob file; returns the bytes freed (0 when it was not there)."""
+        path = self.path(sha256)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def iter_files(self) -> Iterator[tuple[str, Path]]:
+        """Every blob file as (sha256 name, path)."""
+        if not self.blobs.is_dir():
+            return
+        for first in sorted(self.blobs.iterdir()):
+            for second in sorted(first.iterdir()):
+                for path in sorted(second.iterdir()):
+                    yield path.name, path
+
+    def clean_parts(self) -> int:
+        """Remove part files whose writer process is gone; returns how many."""
+        removed = 0
+        if not self.tmp.is_dir():
+            return 0
+        for part in self.tmp.glob("*.part"):
+            pid = part.name.split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                part.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

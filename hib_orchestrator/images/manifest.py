@@ -1,0 +1,165 @@
+"""Snapshot and manifest bookkeeping for one provider backup (all SQL of the engine lives here).
+
+Writes are batched and short, so several provider backups (Ansible forks) can share one SQLite
+database; blob rows are inserted with ON CONFLICT DO NOTHING because two providers may store
+the same bytes at the same moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hib_orchestrator.db.base import utcnow
+from hib_orchestrator.images.models import ImageBlob, ImageEntry, ImageSnapshot
+
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """The latest recorded version of one key."""
+
+    id: int
+    size: int
+    etag: str
+    blob: str
+    last_seen: int
+    deleted: bool
+
+
+class Manifest:
+    """The DB side of one backup: one snapshot row plus the entries it touches."""
+
+    def __init__(self, sessions: sessionmaker[Session], provider: str, run_id: int | None) -> None:
+        self.sessions = sessions
+        self.provider = provider
+        self.run_id = run_id
+        self.snapshot_id = 0
+        self.previous_id: int | None = None
+
+    def start(self, provider_type: str) -> int:
+        """Close stale snapshots as interrupted (the caller holds the provider lock), open one."""
+        with self.sessions.begin() as s:
+            s.execute(
+                update(ImageSnapshot)
+                .where(ImageSnapshot.provider == self.provider, ImageSnapshot.status == "running")
+                .values(status="interrupted", finished_at=utcnow())
+            )
+            self.previous_id = s.scalar(
+                select(func.max(ImageSnapshot.id)).where(ImageSnapshot.provider == self.provider)
+            )
+            snap = ImageSnapshot(
+                run_id=self.run_id,
+                provider=self.provider,
+                provider_type=provider_type,
+                started_at=utcnow(),
+                status="running",
+            )
+            s.add(snap)
+            s.flush()
+            self.snapshot_id = snap.id
+        return self.snapshot_id
+
+    def known(self) -> dict[str, Known]:
+        """Latest version per key for this provider."""
+        e = ImageEntry
+        rows = select(
+            e.id, e.key, e.size, e.etag, e.blob_sha256, e.last_seen_snapshot, e.deleted_upstream
+        ).where(e.provider == self.provider).order_by(e.id)
+        with self.sessions() as s:
+            return {
+                key: Known(id_, size, etag, blob, last, bool(deleted))
+                for id_, key, size, etag, blob, last, deleted in s.execute(rows)
+            }
+
+    def md5_index(self, md5s: Iterable[str]) -> dict[tuple[str, int], str]:
+        """(md5, size) → sha256 for blobs already stored, to skip downloading known bytes."""
+        wanted = sorted(set(md5s))
+        found: dict[tuple[str, int], str] = {}
+        with self.sessions() as s:
+            for i in range(0, len(wanted), CHUNK):
+                q = select(ImageBlob.md5, ImageBlob.size, ImageBlob.sha256).where(
+                    ImageBlob.md5.in_(wanted[i : i + CHUNK])
+                )
+                for md5, size, sha in s.execute(q):
+                    found[(md5, size)] = sha
+        return found
+
+    def bump(self, ids: Sequence[int]) -> None:
+        """Extend unchanged versions to this snapshot (no new rows for unchanged objects)."""
+        with self.sessions.begin() as s:
+            for i in range(0, len(ids), CHUNK):
+                s.execute(
+                    update(ImageEntry)
+                    .where(ImageEntry.id.in_(ids[i : i + CHUNK]))
+                    .values(last_seen_snapshot=self.snapshot_id, last_seen_run=self.run_id)
+                )
+
+    def tombstone(self, ids: Sequence[int]) -> None:
+        """Mark versions whose key vanished upstream (the blob is kept)."""
+        with self.sessions.begin() as s:
+            for i in range(0, len(ids), CHUNK):
+                s.execute(
+                    update(ImageEntry)
+                    .where(ImageEntry.id.in_(ids[i : i + CHUNK]))
+                    .values(deleted_upstream=True, deleted_snapshot=self.snapshot_id)
+                )
+
+    def entry_row(self, key: str, size: int, etag: str, blob: str) -> dict[str, Any]:
+        """A new version row valid for this snapshot only (so far)."""
+        return {
+            "provider": self.provider,
+            "key": key,
+            "blob_sha256": blob,
+            "size": size,
+            "etag": etag,
+            "first_seen_snapshot": self.snapshot_id,
+            "last_seen_snapshot": self.snapshot_id,
+            "first_seen_run": self.run_id,
+            "last_seen_run": self.run_id,
+            "deleted_upstream": False,
+        }
+
+    def add(self, entries: list[dict[str, Any]], blobs: list[dict[str, Any]]) -> None:
+        """Insert finished items (blob rows first); committed at once, so a kill loses little."""
+        if not entries and not blobs:
+            return
+        with self.sessions.begin() as s:
+            if blobs:
+                s.execute(_insert_ignore(s, blobs))
+            if entries:
+                s.execute(insert(ImageEntry), entries)
+
+    def finish(self, status: str, counts: dict[str, int], error: tuple[str, str] | None) -> None:
+        """Close the snapshot with its counts."""
+        with self.sessions.begin() as s:
+            s.execute(
+                update(ImageSnapshot)
+                .where(ImageSnapshot.id == self.snapshot_id)
+                .values(
+                    status=status,
+                    finished_at=utcnow(),
+                    listing_complete=status in ("ok", "partial"),
+                    error_code=error[0] if error else None,
+                    error_message=error[1][:500] if error else None,
+                    **counts,
+                )
+            )
+
+
+def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> Any:
+    dialect = session.get_bind().dialect.name
+    now = utcnow()
+    rows = [{**row, "created_at": now} for row in rows]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(ImageBlob).values(rows).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(ImageBlob).values(rows).on_conflict_do_nothing()

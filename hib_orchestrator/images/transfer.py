@@ -1,0 +1,395 @@
+"""The transfer engine: one incremental, verified, resumable backup of one provider.
+
+1. One flat listing (retried as a whole on transient errors). No per-object HEAD.
+2. Compare with the latest recorded version of each key: same size + native checksum → unchanged
+   (its version is extended to this snapshot); a known MD5 already in the store → recorded
+   without downloading; everything else is downloaded.
+3. Downloads run on a thread pool; each is verified (MD5 vs single-part ETag, git blob SHA-1, or
+   size) before its part file is renamed into the store, and recorded in the DB within about a
+   second, so a killed run resumes where it stopped.
+4. Keys that vanished upstream become tombstones; their blobs stay.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from hib_orchestrator.errors import ChecksumMismatch, HibError, ProviderError, StoreError
+from hib_orchestrator.images.blobstore import BlobStore, WrittenBlob
+from hib_orchestrator.images.manifest import Known, Manifest
+from hib_orchestrator.images.retry import RetryPolicy
+from hib_orchestrator.logs import get_logger, log_context
+from hib_orchestrator.providers.base import ObjectInfo, Provider, ProviderContext
+from hib_orchestrator.providers.ratelimit import RateLimiter
+from hib_orchestrator.providers.registry import ProviderRegistry, default_registry
+
+log = get_logger(__name__)
+FLUSH_EVERY_S = 0.5
+FLUSH_EVERY_N = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a backup is: objects done of total, bytes downloaded."""
+
+    provider: str
+    objects_done: int
+    objects_total: int
+    bytes_done: int
+
+
+@dataclass(slots=True)
+class BackupOptions:
+    """Tuning for one backup.
+
+    Attributes:
+        workers: concurrent downloads (and pooled connections).
+        rate_limit: requests per second to this provider (None: no cap).
+        retry: retry policy per listing and per object.
+        progress: called (from the calling thread) as objects finish.
+    """
+
+    workers: int = 8
+    rate_limit: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    progress: Callable[[Progress], None] | None = None
+
+
+@dataclass(slots=True)
+class BackupResult:
+    """What one provider backup did; plain data for the action plugin and ``hib``."""
+
+    provider: str
+    provider_type: str
+    snapshot_id: int = 0
+    run_id: int | None = None
+    status: str = "running"
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted_upstream: int = 0
+    failed: int = 0
+    bytes: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    failures: list[dict[str, str]] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every object was backed up."""
+        return self.status == "ok"
+
+    @property
+    def content_changed(self) -> bool:
+        """True when new content arrived (new or changed objects)."""
+        return self.new + self.changed > 0
+
+    def objects(self) -> dict[str, int]:
+        """The contract's ``objects`` mapping."""
+        return {
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "deleted_upstream": self.deleted_upstream,
+            "failed": self.failed,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass(slots=True)
+class _Plan:
+    downloads: list[tuple[ObjectInfo, bool]] = field(default_factory=list)
+    bumps: list[int] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    tombstones: list[int] = field(default_factory=list)
+
+
+def backup(
+    host: str,
+    provider_type: str,
+    settings: Mapping[str, Any],
+    *,
+    store: BlobStore,
+    sessions: Any,
+    run_id: int | None = None,
+    options: BackupOptions | None = None,
+    registry: ProviderRegistry | None = None,
+) -> BackupResult:
+    """Back up one provider into the store; failures are returned in the result, not raised.
+
+    Raises:
+        ConfigError: bad settings or options (the caller reports BAD_CONFIG / exit 2).
+        UnsupportedProvider: no plug-in for ``provider_type``.
+    """
+    options = options or BackupOptions()
+    registry = registry or default_registry()
+    result = BackupResult(provider=host, provider_type=provider_type, run_id=run_id)
+    started = time.monotonic()
+    with log_context(host=host, run_id=run_id, operation="images"):
+        ctx = ProviderContext(
+            host=host,
+            limiter=RateLimiter(options.rate_limit),
+            pool_size=max(1, options.workers),
+            workdir=store.root / "work" / _safe_name(host),
+        )
+        provider = registry.create(provider_type, settings, ctx)
+        try:
+            with _provider_lock(store, host):
+                store.clean_parts()
+                _Run(host, provider, store, Manifest(sessions, host, run_id), options, result).go()
+        except HibError as err:
+            _fail(result, err)
+        finally:
+            provider.close()
+    result.duration_s = round(time.monotonic() - started, 3)
+    return result
+
+
+class _Run:
+    """One backup in progress (split out to keep each step small)."""
+
+    def __init__(
+        self,
+        host: str,
+        provider: Provider,
+        store: BlobStore,
+        manifest: Manifest,
+        options: BackupOptions,
+        result: BackupResult,
+    ) -> None:
+        self.host = host
+        self.provider = provider
+        self.store = store
+        self.manifest = manifest
+        self.options = options
+        self.result = result
+        self.total = 0
+        self.done = 0
+        self.codes: Counter[str] = Counter()
+
+    def go(self) -> None:
+        self.result.snapshot_id = self.manifest.start(self.result.provider_type)
+        try:
+            listing = self._list()
+            self.total = len(listing)
+            plan = self._plan(listing)
+            self.manifest.bump(plan.bumps)
+            self.manifest.tombstone(plan.tombstones)
+            self.manifest.add(plan.rows, [])
+            self.done = self.total - len(plan.downloads)
+            self._report()
+            self._download(plan.downloads)
+        except ProviderError as err:
+            _fail(self.result, err)
+            self.manifest.finish("failed", self._counts(), (str(err.code), str(err)))
+            return
+        except BaseException:
+            self.manifest.finish("interrupted", self._counts(), None)
+            raise
+        status = "ok" if self.result.failed == 0 else "partial"
+        self.result.status = status
+        error = None
+        if self.result.failed:
+            code = self.codes.most_common(1)[0][0]
+            first = next(f for f in self.result.failures if f["code"] == code)
+            self.result.error_code = code
+            self.result.error_message = (
+                f"{self.result.failed} of {self.total} objects failed; "
+                f"first {code}: {first['key']}: {first['message']}"
+            )
+            error = (code, self.result.error_message)
+        self.manifest.finish(status, self._counts(), error)
+
+    def _counts(self) -> dict[str, int]:
+        r = self.result
+        return {
+            "objects_total": self.total,
+            "new": r.new,
+            "changed": r.changed,
+            "unchanged": r.unchanged,
+            "deleted_upstream": r.deleted_upstream,
+            "failed": r.failed,
+            "bytes": r.bytes,
+        }
+
+    def _list(self) -> list[ObjectInfo]:
+        objs = self.options.retry.call(lambda: list(self.provider.list_objects()))
+        # A key listed twice (API paging overlap) is one object: keep the last answer.
+        return list({o.key: o for o in objs}.values())
+
+    def _plan(self, listing: list[ObjectInfo]) -> _Plan:
+        known = self.manifest.known()
+        md5s = self.manifest.md5_index(o.etag for o in listing if o.kind == "md5")
+        prev = self.manifest.previous_id
+        plan = _Plan()
+        r = self.result
+        for obj in listing:
+            k = known.get(obj.key)
+            same = k is not None and k.size == obj.size and k.etag == obj.etag
+            if k is not None and same and not k.deleted:
+                r.unchanged += 1
+                if k.last_seen == prev:
+                    plan.bumps.append(k.id)
+                else:  # a gap (interrupted run in between): a fresh version, same blob
+                    plan.rows.append(self.manifest.entry_row(obj.key, obj.size, obj.etag, k.blob))
+                continue
+            reuse = k.blob if (k is not None and same) else md5s.get((obj.etag, obj.size))
+            if reuse is not None:
+                self._count_new(k)
+                plan.rows.append(self.manifest.entry_row(obj.key, obj.size, obj.etag, reuse))
+            else:
+                plan.downloads.append((obj, k is None))
+        listed = {o.key for o in listing}
+        for key, k in known.items():
+            if not k.deleted and key not in listed:
+                plan.tombstones.append(k.id)
+        r.deleted_upstream = len(plan.tombstones)
+        return plan
+
+    def _count_new(self, known: Known | None) -> None:
+        if known is None or known.deleted:
+            self.result.new += 1
+        else:
+            self.result.changed += 1
+
+    def _download(self, todo: list[tuple[ObjectInfo, bool]]) -> None:
+        if not todo:
+            return
+        rows: list[dict[str, Any]] = []
+        blobs: list[dict[str, Any]] = []
+        last_flush = time.monotonic()
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="hib-dl") as pool:
+            futures: dict[Future[WrittenBlob], tuple[ObjectInfo, bool]] = {}
+            it = iter(todo)
+            try:
+                # Bounded submission keeps memory flat for 100k-object listings.
+                for item in _take(it, self.options.workers * 4):
+                    futures[pool.submit(self._fetch, item[0])] = item
+                while futures:
+                    finished, _ = wait(futures, timeout=FLUSH_EVERY_S, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        obj, is_new = futures.pop(fut)
+                        self._collect(fut, obj, is_new, rows, blobs)
+                        for nxt in _take(it, 1):
+                            futures[pool.submit(self._fetch, nxt[0])] = nxt
+                    now = time.monotonic()
+                    if len(rows) >= FLUSH_EVERY_N or (rows and now - last_flush >= FLUSH_EVERY_S):
+                        self.manifest.add(rows, blobs)
+                        rows, blobs, last_flush = [], [], now
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                self.manifest.add(rows, blobs)
+                raise
+        self.manifest.add(rows, blobs)
+
+    def _collect(
+        self,
+        fut: Future[WrittenBlob],
+        obj: ObjectInfo,
+        is_new: bool,
+        rows: list[dict[str, Any]],
+        blobs: list[dict[str, Any]],
+    ) -> None:
+        err = fut.exception()
+        self.done += 1
+        if err is None:
+            blob = fut.result()
+            blobs.append({"sha256": blob.sha256, "size": blob.size, "md5": blob.md5 or None})
+            rows.append(self.manifest.entry_row(obj.key, obj.size, obj.etag, blob.sha256))
+            self.result.bytes += blob.size
+            if is_new:
+                self.result.new += 1
+            else:
+                self.result.changed += 1
+        elif isinstance(err, Exception):
+            if not isinstance(err, HibError):  # a bug or an unmapped client error: keep going
+                log.error("%s: unexpected %s: %s", obj.key, type(err).__name__, err)
+                err = HibError(f"unexpected {type(err).__name__}")
+            self.result.failed += 1
+            self.codes[str(err.code)] += 1
+            if len(self.result.failures) < 20:
+                self.result.failures.append(
+                    {"key": obj.key, "code": str(err.code), "message": err.message}
+                )
+            log.warning("%s: %s [%s]", obj.key, err.message, err.code)
+        else:
+            raise err
+        self._report()
+
+    def _report(self) -> None:
+        if self.options.progress is not None:
+            self.options.progress(
+                Progress(self.host, self.done, self.total, self.result.bytes)
+            )
+
+    def _fetch(self, obj: ObjectInfo) -> WrittenBlob:
+        def once() -> WrittenBlob:
+            return self.store.write(
+                self.provider.iter_bytes(obj),
+                declared_size=obj.size,
+                want_md5=True,
+                want_git=obj.kind == "git-sha1",
+                verify=lambda blob: _verify(obj, blob),
+            )
+
+        return self.options.retry.call(once)
+
+
+def _verify(obj: ObjectInfo, blob: WrittenBlob) -> None:
+    if blob.size != obj.size:
+        raise ChecksumMismatch(f"{obj.key}: got {blob.size} bytes, listed {obj.size}")
+    if obj.kind == "md5" and blob.md5 != obj.etag.lower():
+        raise ChecksumMismatch(f"{obj.key}: MD5 {blob.md5} != ETag {obj.etag}")
+    if obj.kind == "git-sha1" and blob.git_sha1 != obj.etag.lower():
+        raise ChecksumMismatch(f"{obj.key}: git blob {blob.git_sha1} != {obj.etag}")
+
+
+def _take(it: Iterator[Any], n: int) -> list[Any]:
+    out = []
+    for _ in range(n):
+        try:
+            out.append(next(it))
+        except StopIteration:
+            break
+    return out
+
+
+def _fail(result: BackupResult, err: HibError) -> None:
+    result.status = "failed"
+    result.error_code = str(err.code)
+    result.error_message = err.message
+
+
+def _safe_name(host: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", host) or "_"
+
+
+@contextmanager
+def _provider_lock(store: BlobStore, host: str) -> Iterator[None]:
+    """One backup per provider at a time (across processes); others fail fast."""
+    locks = store.root / "locks"
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+        fd = os.open(locks / f"{_safe_name(host)}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise StoreError(f"image store {store.root}: {err.strerror}") from err
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise StoreError(f"another backup of {host} is running") from err
+        yield
+    finally:
+        os.close(fd)
+
