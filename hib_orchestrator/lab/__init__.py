@@ -1,0 +1,25 @@
+"""``hib lab``: a simulated fleet of SSH network devices on loopback addresses.
+
+Modules: :mod:`.platforms` (CLI behaviour per platform, as data), :mod:`.model` and
+:mod:`.render` (deterministic configs with secrets and volatile lines), :mod:`.emulator`
+(the CLI state machine), :mod:`.server` (asyncssh transport and faults), :mod:`.daemon`
+(the background process), :mod:`.control` (its socket protocol), :mod:`.inventory` and
+:mod:`.manager` (up/down/status/mutate/fault/secrets for the CLI and other code).
+"""
+
+from __future__ import annotations
+
+from hib_orchestrator.lab.inventory import add_image_hosts
+from hib_orchestrator.lab.manager import (
+    down,
+    inventory_path,
+    mutate,
+    secrets,
+    set_fault,
+    status,
+    up,
+)
+from hib_orchestrator.lab.state import LabSpec
+
+__all__ = ["LabSpec", "add_image_hosts", "down", "inventory_path", "mutate", "secrets",
+           "set_fault", "status", "up"]

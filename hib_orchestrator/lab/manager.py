@@ -1,0 +1,203 @@
+"""Start, stop and query the lab: the library behind ``hib lab``.
+
+``up`` is idempotent: a running lab with the same spec (devices, platforms, seed) is kept;
+a different spec stops it and starts a fresh one (mutations and faults start from zero).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hib_orchestrator.errors import ConfigError
+from hib_orchestrator.lab import control
+from hib_orchestrator.lab.inventory import write_inventory
+from hib_orchestrator.lab.render import planted_secrets
+from hib_orchestrator.lab.state import (
+    FAULT_KINDS,
+    LabPaths,
+    LabSpec,
+    devices,
+)
+from hib_orchestrator.settings import Settings
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class UpResult:
+    """Outcome of :func:`up`."""
+
+    inventory: Path
+    started: bool
+    pid: int
+    port: int
+
+
+def paths_for(settings: Settings) -> LabPaths:
+    """The lab files of these settings."""
+    return LabPaths(settings.lab_dir)
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own exited child
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _meta(paths: LabPaths) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(paths.spec.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def running(paths: LabPaths) -> dict[str, Any] | None:
+    """The running lab's metadata (spec, port, pid), or None when no daemon answers."""
+    meta = _meta(paths)
+    if not meta or not meta.get("pid") or not _alive(int(meta["pid"])):
+        return None
+    try:
+        reply = control.request(paths.control, {"op": "ping"}, timeout=5.0)
+    except ConfigError:
+        return None
+    return meta if reply.get("pid") == meta["pid"] else None
+
+
+def up(settings: Settings, spec: LabSpec) -> UpResult:
+    """Start the lab for ``spec`` unless the same one already runs; write its inventory."""
+    spec.validate()
+    paths = paths_for(settings)
+    meta = running(paths)
+    if meta is not None and LabSpec.from_json(meta["spec"]) == spec:
+        write_inventory(paths.inventory, devices(spec), int(meta["port"]))
+        return UpResult(paths.inventory, False, int(meta["pid"]), int(meta["port"]))
+    down(settings)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    old = _meta(paths)
+    if not old or LabSpec.from_json(old["spec"]) != spec:
+        paths.state.unlink(missing_ok=True)  # a new lab starts clean
+    paths.spec.write_text(json.dumps({"spec": spec.to_json(), "port": None, "pid": None}))
+    with open(paths.log, "ab") as logf:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hib_orchestrator.lab.daemon", str(paths.root)],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+            start_new_session=True, close_fds=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        meta = running(paths)
+        if meta is not None:
+            write_inventory(paths.inventory, devices(spec), int(meta["port"]))
+            return UpResult(paths.inventory, True, int(meta["pid"]), int(meta["port"]))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    tail = paths.log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no log)"]
+    raise ConfigError(f"the lab did not start: {tail[0]} (log: {paths.log})")
+
+
+def down(settings: Settings) -> bool:
+    """Stop the lab; True when one was running. Leaves no process behind."""
+    paths = paths_for(settings)
+    meta = _meta(paths)
+    pid = int(meta["pid"]) if meta and meta.get("pid") else None
+    if pid is None or not _alive(pid):
+        paths.pid.unlink(missing_ok=True)
+        return False
+    try:
+        control.request(paths.control, {"op": "stop"}, timeout=5.0)
+    except ConfigError:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
+    paths.pid.unlink(missing_ok=True)
+    return True
+
+
+def _require(paths: LabPaths) -> dict[str, Any]:
+    meta = running(paths)
+    if meta is None:
+        raise control.LabNotRunning("no lab is running (start one with `hib lab up`)")
+    return meta
+
+
+def inventory_path(settings: Settings) -> Path:
+    """Path of the running lab's inventory."""
+    paths = paths_for(settings)
+    _require(paths)
+    return paths.inventory
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """``{running, inventory, devices: [{host, platform, address, fault}], providers}``."""
+    paths = paths_for(settings)
+    meta = running(paths)
+    if meta is None:
+        return {"running": False, "inventory": None, "devices": [], "providers": []}
+    spec = LabSpec.from_json(meta["spec"])
+    faults = control.request(paths.control, {"op": "status"})["faults"]
+    return {
+        "running": True,
+        "inventory": str(paths.inventory),
+        "pid": meta["pid"],
+        "port": meta["port"],
+        "devices": [
+            {"host": d.host, "platform": d.platform, "address": d.address,
+             "fault": faults.get(d.host, "none")}
+            for d in devices(spec)
+        ],
+        "providers": [],
+    }
+
+
+def set_fault(settings: Settings, host: str, kind: str) -> None:
+    """Set fault ``kind`` on device ``host`` (``none`` clears)."""
+    paths = paths_for(settings)
+    if kind not in FAULT_KINDS:
+        raise ConfigError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+    spec = LabSpec.from_json(_require(paths)["spec"])
+    if host not in {d.host for d in devices(spec)}:
+        raise ConfigError(f"no lab device called {host!r} (see `hib lab status`)")
+    control.request(paths.control, {"op": "fault", "host": host, "kind": kind})
+
+
+def mutate(settings: Settings, count: int) -> list[str]:
+    """Change the significant configuration of ``count`` devices; their names."""
+    paths = paths_for(settings)
+    _require(paths)
+    return list(control.request(paths.control, {"op": "mutate", "count": count})["hosts"])
+
+
+def secrets(settings: Settings) -> list[str]:
+    """Every secret planted in the lab's device configs plus the inventory credentials."""
+    paths = paths_for(settings)
+    meta = _meta(paths)
+    if meta is None:
+        raise control.LabNotRunning("no lab has been set up (start one with `hib lab up`)")
+    spec = LabSpec.from_json(meta["spec"])
+    out: list[str] = []
+    for dev in devices(spec):
+        out += dev.credentials() + planted_secrets(spec, dev)
+    return out
