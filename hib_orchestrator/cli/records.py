@@ -1,0 +1,278 @@
+"""``hib runs``, ``hib runs show``, ``hib runs prune``, ``hib hosts``, ``hib history``,
+``hib config`` and ``hib diff``: the read side of the run database and the config store.
+
+Tables for people, ``--json`` (one document on stdout) for machines. An unknown run or host is
+one line on stderr and exit 2; reading never fails because a run failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Connection
+
+from hib_orchestrator.configstore import ConfigStore
+from hib_orchestrator.errors import ConfigError
+from hib_orchestrator.recording import (
+    history,
+    list_hosts,
+    list_runs,
+    open_engine,
+    parse_duration,
+    prune_runs,
+    show_run,
+)
+from hib_orchestrator.recording.queries import DEFAULT_STALE_S, known_host
+from hib_orchestrator.settings import load_settings
+
+T = TypeVar("T")
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+STATUS_STYLE = {
+    "successful": "green", "ok": "green", "changed": "yellow", "failed": "red",
+    "unreachable": "red", "error": "red", "canceled": "magenta", "interrupted": "magenta",
+    "running": "cyan", "skipped": "dim",
+}
+
+
+@contextmanager
+def _connection(write: bool = False) -> Iterator[Connection]:
+    engine = open_engine(load_settings())
+    with engine.begin() if write else engine.connect() as conn:
+        yield conn
+
+
+def _read(fn: Callable[[Connection], T]) -> T:
+    with _connection() as conn:
+        return fn(conn)
+
+
+def _emit_json(doc: Any) -> None:
+    typer.echo(json.dumps(doc, indent=2))
+
+
+def _styled(status: str | None) -> str:
+    if status is None:
+        return "-"
+    style = STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/{style}]" if style else status
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _print(table: Table) -> None:
+    Console(soft_wrap=True).print(table)
+
+
+def _runs_table(runs: list[dict[str, Any]]) -> Table:
+    table = Table(title="runs (newest first)")
+    for name in ("id", "status", "started", "finished", "playbook", "hosts", "ok", "changed",
+                 "failed", "unreachable"):
+        table.add_column(name, justify="right" if name in ("id", "hosts") else "left")
+    for r in runs:
+        table.add_row(
+            str(r["id"]), _styled(r["status"]), _cell(r["started_at"]), _cell(r["finished_at"]),
+            _cell(r["playbook"]), str(r["hosts_total"]), str(r["ok"]), str(r["changed"]),
+            str(r["failed"]), str(r["unreachable"]),
+        )
+    return table
+
+
+def _run_table(run: dict[str, Any]) -> Table:
+    title = (
+        f"run {run['id']} {run['status']}  {run['playbook'] or ''}  "
+        f"{run['started_at']} -> {run['finished_at'] or '...'}"
+    )
+    if run.get("recording_error"):
+        title += f"\nrecording error: {run['recording_error']}"
+    table = Table(title=title)
+    for name in ("host", "kind", "status", "changed", "error", "duration_s", "attempts",
+                 "sha256", "commit"):
+        table.add_column(name)
+    for h in run["hosts"]:
+        error = f"{h['error_code'] or ''} {h['error_message'] or ''}".strip() or "-"
+        error = error if len(error) <= 80 else error[:79] + "..."
+        table.add_row(
+            h["host"], _cell(h["kind"]), _styled(h["status"]), "yes" if h["changed"] else "no",
+            error, _cell(h["duration_s"]), _cell(h["attempts"]),
+            (h["sha256"] or "-")[:12], (h["commit"] or "-")[:12],
+        )
+    return table
+
+
+def _hosts_table(hosts: list[dict[str, Any]], stale_label: str) -> Table:
+    table = Table(title=f"hosts (stale: no success within {stale_label})")
+    for name in ("host", "kind", "last status", "last success", "age", "stale"):
+        table.add_column(name)
+    for h in hosts:
+        age = h["age_s"]
+        table.add_row(
+            h["host"], _cell(h["kind"]), _styled(h["last_status"]), _cell(h["last_success_at"]),
+            "-" if age is None else _human_age(age),
+            "[red]stale[/red]" if h["stale"] else "fresh",
+        )
+    return table
+
+
+def _human_age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _history_table(host: str, versions: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"config history of {host} (newest first)")
+    for name in ("commit", "run", "committed", "sha256", "bytes"):
+        table.add_column(name)
+    for v in versions:
+        table.add_row(
+            v["commit"][:12], _cell(v["run_id"]), _cell(v["committed_at"]),
+            (v["sha256"] or "-")[:12], _cell(v["size_bytes"]),
+        )
+    return table
+
+
+def _history_from_store(host: str) -> list[dict[str, Any]]:
+    # Fallback for a store older than the database (or a wiped DB): one git log, still correct.
+    versions = ConfigStore(load_settings().config_store).versions(host)
+    return [
+        {
+            "commit": v.commit,
+            "run_id": int(v.run_id) if v.run_id and v.run_id.isdigit() else v.run_id,
+            "committed_at": v.committed_at.isoformat(),
+            "sha256": None,
+            "size_bytes": None,
+        }
+        for v in versions
+    ]
+
+
+def runs_list(
+    ctx: typer.Context,
+    limit: int = typer.Option(20, "--limit", min=1, help="How many runs, newest first."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Recorded runs: list (newest first), show one, prune old ones."""
+    if ctx.invoked_subcommand is not None:
+        return
+    found = _read(lambda conn: list_runs(conn, limit))
+    if as_json:
+        _emit_json(found)
+    else:
+        _print(_runs_table(found))
+
+
+def runs_show(
+    run: str = typer.Argument(..., metavar="RUN|latest", help="A run id or 'latest'."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """One run with a row per host."""
+    doc = _read(lambda conn: show_run(conn, run))
+    if as_json:
+        _emit_json(doc)
+    else:
+        _print(_run_table(doc))
+
+
+def runs_prune(
+    older_than: str | None = typer.Option(
+        None, "--older-than", metavar="DURATION", help="Remove runs started before (7d, 24h)."
+    ),
+    keep_last: int | None = typer.Option(
+        None, "--keep-last", min=0, help="Always keep this many newest runs."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Delete old runs and their results (the config history index stays)."""
+    seconds = parse_duration(older_than) if older_than is not None else None
+    with _connection(write=True) as conn:
+        removed = prune_runs(conn, older_than_s=seconds, keep_last=keep_last)
+    if as_json:
+        _emit_json({"runs_removed": removed})
+    else:
+        typer.echo(f"removed {removed} run(s)")
+
+
+def hosts_cmd(
+    stale: str | None = typer.Option(
+        None, "--stale", metavar="DURATION",
+        help="Only hosts without a success within DURATION (24h, 7d).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Every recorded host: last status, last success, staleness (default bound 24h)."""
+    bound = parse_duration(stale) if stale is not None else DEFAULT_STALE_S
+    found = _read(lambda conn: list_hosts(conn, stale_after_s=bound, only_stale=stale is not None))
+    if as_json:
+        _emit_json(found)
+    else:
+        _print(_hosts_table(found, stale or "24h"))
+
+
+def history_cmd(
+    host: str = typer.Argument(..., help="Inventory host name."),
+    limit: int | None = typer.Option(None, "--limit", min=1),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Committed config versions of HOST, newest first."""
+
+    def query(conn: Connection) -> tuple[bool, list[dict[str, Any]]]:
+        return known_host(conn, host), history(conn, host, limit)
+
+    known, versions = _read(query)
+    if not versions:
+        versions = _history_from_store(host)[:limit]
+    if not known and not versions:
+        raise ConfigError(f"unknown host {host!r}: nothing recorded for it")
+    if as_json:
+        _emit_json(versions)
+    else:
+        _print(_history_table(host, versions))
+
+
+def config_cmd(
+    host: str = typer.Argument(..., help="Inventory host name."),
+    rev: str | None = typer.Option(None, "--rev", help="A commit (default: the latest)."),
+) -> None:
+    """Print the stored config text of HOST."""
+    text = ConfigStore(load_settings().config_store).read(host, rev)
+    typer.echo(text, nl=not text.endswith("\n"))
+
+
+def diff_cmd(
+    host: str = typer.Argument(..., help="Inventory host name."),
+    rev_a: str | None = typer.Argument(None, metavar="[REV_A]"),
+    rev_b: str | None = typer.Argument(None, metavar="[REV_B]"),
+) -> None:
+    """Unified diff of HOST's config (default: previous version vs latest)."""
+    if rev_a is None and rev_b is None:
+        # The two newest versions from the index: no history walk in git.
+        newest = _read(lambda conn: history(conn, host, 2))
+        if len(newest) == 2:
+            rev_a, rev_b = newest[1]["commit"], newest[0]["commit"]
+    text = ConfigStore(load_settings().config_store).diff(host, rev_a, rev_b)
+    typer.echo(text, nl=bool(text) and not text.endswith("\n"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the read-side commands to ``app``."""
+    runs = typer.Typer(invoke_without_command=True)
+    runs.callback()(runs_list)
+    runs.command("show")(runs_show)
+    runs.command("prune")(runs_prune)
+    app.add_typer(runs, name="runs")
+    app.command("hosts")(hosts_cmd)
+    app.command("history")(history_cmd)
+    app.command("config")(config_cmd)
+    app.command("diff")(diff_cmd)
+
+
+__all__ = ["register"]

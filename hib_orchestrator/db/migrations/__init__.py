@@ -1,0 +1,1 @@
+"""Alembic migrations of the run database, shipped inside the package (``hib db upgrade``)."""

@@ -1,0 +1,36 @@
+"""Opens the run database the way every hib process must: migrated, and dead runs closed."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from hib_orchestrator.db.engine import get_engine
+from hib_orchestrator.db.migrate import ensure_schema
+from hib_orchestrator.errors import RecordingError
+from hib_orchestrator.recording.liveness import reap_interrupted
+from hib_orchestrator.settings import Settings, load_settings
+
+
+def open_engine(settings: Settings | None = None, *, reap: bool = True) -> Engine:
+    """The engine of the configured database, upgraded to the packaged schema.
+
+    With ``reap`` (the default), runs left ``running`` by dead processes are marked
+    ``interrupted`` first, so no reader ever shows a dead run as running.
+
+    Raises:
+        RecordingError: the database cannot be reached, migrated or written.
+    """
+    settings = settings or load_settings()
+    engine = get_engine(settings.db_url)
+    ensure_schema(engine)
+    if reap:
+        try:
+            with engine.begin() as conn:
+                reap_interrupted(conn)
+        except SQLAlchemyError as err:
+            raise RecordingError(f"cannot update the run database: {err}") from err
+    return engine
+
+
+__all__ = ["open_engine"]

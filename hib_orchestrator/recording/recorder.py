@@ -1,0 +1,432 @@
+"""The run recorder: one in-process writer that batches a playbook's events into the database.
+
+The callback plugin hands plain data to a :class:`Recorder`; the recorder keeps it in memory and a
+single writer thread commits it in batches: when a task starts, when ``batch_size`` results are
+waiting, or every ``flush_interval`` seconds, so a 1,000-host task is a handful of statements,
+not 1,000 round trips. The same thread refreshes the run's heartbeat.
+
+Nothing is dropped silently: a failed write keeps the batch for the next attempt, prints one
+line on stderr and marks the run (``recording_error``, final status ``error``). Signals close the
+run (``canceled`` on SIGINT, ``interrupted`` on SIGTERM); a run whose process was killed outright
+is closed by :func:`~hib_orchestrator.recording.liveness.reap_interrupted` at the next start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from hib_orchestrator.db.base import utcnow
+from hib_orchestrator.db.models import ConfigVersion, HostResult, Play, Run, Task, TaskResult
+from hib_orchestrator.errors import RecordingError
+from hib_orchestrator.recording.aggregate import HostAggregate, ResultFields, extract
+from hib_orchestrator.recording.liveness import HEARTBEAT_INTERVAL_S, reap_interrupted, this_host
+
+FINAL_STATUSES = ("successful", "failed", "canceled", "interrupted", "error")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _short(err: BaseException) -> str:
+    # SQLAlchemy errors append the statement and its parameters; one line of the cause is enough.
+    cause = getattr(err, "orig", None) or err
+    text = " ".join(str(cause).split())
+    return f"{type(cause).__name__}: {text}"[:500]
+
+
+@dataclass(slots=True)
+class _PendingTask:
+    uuid: str
+    play_key: int | None
+    name: str
+    action: str
+    handler: bool
+    started_at: datetime
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one write carries; put back in front of the queue if the write fails."""
+
+    plays: list[tuple[int, str, datetime]]
+    tasks: list[_PendingTask]
+    results: list[dict[str, Any]]
+    hosts: dict[str, dict[str, Any]]
+    versions: list[dict[str, Any]]
+
+    def empty(self) -> bool:
+        return not (self.plays or self.tasks or self.results or self.hosts or self.versions)
+
+
+class Recorder:
+    """Records one run. Not thread-safe for callers: one callback thread feeds it."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        batch_size: int = 500,
+        flush_interval: float = 1.0,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+        warn: Callable[[str], None] = _stderr,
+    ) -> None:
+        self.engine = engine
+        self.batch_size = max(1, batch_size)
+        self.flush_interval = max(0.05, flush_interval)
+        self.heartbeat_interval = heartbeat_interval
+        self._warn = warn
+        self.run_id: int | None = None
+        self.finished = False
+        self.write_failures = 0
+        self.first_error: str | None = None
+        self._buf_lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        self._writer: int | None = None
+        self._pending = _Batch([], [], [], {}, [])
+        self._pending_results = 0
+        self._play_seq = 0
+        self._play_key: int | None = None
+        self._play_ids: dict[int, int] = {}
+        self._task_ids: dict[str, int] = {}
+        self._task_names: dict[str, tuple[str, str]] = {}
+        self._starts: dict[tuple[str, str], float] = {}
+        self._hosts: dict[str, HostAggregate] = {}
+        self._persisted_hosts: set[str] = set()
+        self._last_beat = 0.0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._final_status: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start_run(
+        self, playbook: str | None, *, run_id: int | None = None, ansible_version: str | None = None
+    ) -> int:
+        """Create the run (or attach to ``run_id`` created by ``hib run``); returns its id.
+
+        Closes runs of dead processes first. Raises:
+            RecordingError: the database cannot be written at all.
+        """
+        now = utcnow()
+        values = {
+            "status": "running",
+            "pid": os.getpid(),
+            "hostname": this_host(),
+            "heartbeat_at": now,
+            "ansible_version": ansible_version,
+        }
+        try:
+            with self.engine.begin() as conn:
+                reap_interrupted(conn)
+                self.run_id = self._attach(conn, run_id, values) if run_id is not None else None
+                if self.run_id is None:
+                    self.run_id = conn.execute(
+                        insert(Run)
+                        .values(playbook=playbook, started_at=now, **values)
+                        .returning(Run.id)
+                    ).scalar_one()
+        except SQLAlchemyError as err:
+            raise RecordingError(f"cannot record the run: {_short(err)}") from err
+        self._last_beat = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="hib-recorder", daemon=True)
+        self._thread.start()
+        atexit.register(self._at_exit)
+        return self.run_id
+
+    def _attach(self, conn: Connection, run_id: int, values: dict[str, Any]) -> int | None:
+        found = conn.execute(select(Run.id).where(Run.id == run_id)).scalar_one_or_none()
+        if found is None:
+            self._warn(f"hib recorder: run {run_id} (HIB_RUN_ID) does not exist; recording anew")
+            return None
+        conn.execute(update(Run).where(Run.id == run_id).values(**values))
+        return run_id
+
+    def finish(self, status: str) -> None:
+        """Write everything still pending and close the run with ``status``."""
+        if self.finished or self.run_id is None:
+            return
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+        for attempt in range(3):
+            if self._write(final=self._final_status or status):
+                self.finished = True
+                return
+            time.sleep(0.5 * (attempt + 1))
+        lost = self._pending_results + len(self._pending.hosts)
+        marked = self._mark_error(f"{self.first_error}; {lost} records lost")
+        self._warn(
+            f"hib recorder: run {self.run_id}: {lost} records could not be written "
+            f"({self.first_error}); "
+            + ("the run is marked error" if marked else "the run will show as interrupted")
+        )
+        self.finished = True
+
+    def _mark_error(self, message: str) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(Run)
+                    .where(Run.id == self.run_id)
+                    .values(status="error", finished_at=utcnow(), recording_error=message[:2000])
+                )
+        except (SQLAlchemyError, OSError):
+            return False
+        return True
+
+    def abort(self, status: str) -> None:
+        """Close the run now (from a signal handler); never blocks on the thread it interrupted."""
+        self._final_status = status
+        if self._writer == threading.get_ident():
+            return  # the interrupted frame is mid-write; the atexit hook closes the run
+        if not self._write_lock.acquire(timeout=5):
+            return
+        self._write_lock.release()
+        self.finish(status)
+
+    def _at_exit(self) -> None:
+        # The playbook ended without stats (exception, KeyboardInterrupt): never leave "running".
+        if not self.finished:
+            self.finish(self._final_status or "error")
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def play_start(self, name: str) -> None:
+        """A play begins."""
+        with self._buf_lock:
+            self._play_seq += 1
+            self._play_key = self._play_seq
+            self._pending.plays.append((self._play_seq, name[:1024], utcnow()))
+
+    def task_start(self, uuid: str, name: str, action: str, *, handler: bool = False) -> None:
+        """A task (or handler) begins: earlier results are flushed by the writer now."""
+        with self._buf_lock:
+            self._task_names[uuid] = (name, action)
+            self._pending.tasks.append(
+                _PendingTask(uuid, self._play_key, name[:1024], action[:255], handler, utcnow())
+            )
+        self._wake.set()
+
+    def host_start(self, uuid: str, host: str) -> None:
+        """A host starts a task (for its duration)."""
+        self._starts[(uuid, host)] = time.monotonic()
+
+    def result(
+        self,
+        uuid: str,
+        host: str,
+        status: str,
+        result: Mapping[str, Any],
+        *,
+        ignored: bool = False,
+        no_log: bool = False,
+    ) -> None:
+        """One task result of one host; ``result`` is the plain result dict."""
+        fields = extract(status, result, no_log=no_log)
+        started = self._starts.pop((uuid, host), None)
+        seconds = round(time.monotonic() - started, 3) if started is not None else None
+        now = utcnow()
+        with self._buf_lock:
+            if uuid not in self._task_ids and uuid not in self._task_names:
+                self.task_start(uuid, "(unnamed)", "unknown")
+            self._pending.results.append(
+                {
+                    "uuid": uuid,
+                    "host": host[:255],
+                    "status": "changed" if status == "ok" and fields.changed else status,
+                    "changed": fields.changed,
+                    "ignored": ignored,
+                    "error_code": fields.error_code,
+                    "message": fields.message,
+                    "duration_s": seconds,
+                    "finished_at": now,
+                }
+            )
+            self._pending_results += 1
+            if fields.kind == "commit" and status in ("ok", "changed"):
+                self._apply_commit(fields, now)
+            else:
+                agg = self._hosts.get(host)
+                if agg is None:
+                    agg = self._hosts[host] = HostAggregate(host=host[:255], finished_at=now)
+                agg.apply(fields, ignored=ignored, seconds=seconds, at=now)
+                self._pending.hosts[host] = agg.row(self.run_id or 0)
+            if self._pending_results >= self.batch_size:
+                self._wake.set()
+
+    def _apply_commit(self, fields: ResultFields, now: datetime) -> None:
+        if not fields.commit:
+            return
+        for host in fields.commit_hosts:
+            agg = self._hosts.get(host)
+            if agg is None:
+                continue
+            agg.commit = fields.commit
+            self._pending.hosts[host] = agg.row(self.run_id or 0)
+            self._pending.versions.append(
+                {
+                    "host": host,
+                    "commit": fields.commit,
+                    "run_id": self.run_id,
+                    "committed_at": now,
+                    "sha256": agg.sha256,
+                    "size_bytes": agg.size_bytes,
+                }
+            )
+
+    # -- the writer ------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            beat_due = time.monotonic() - self._last_beat >= self.heartbeat_interval
+            with self._buf_lock:
+                idle = self._pending.empty()
+            if not idle or beat_due:
+                self._write()
+
+    def _take(self) -> _Batch:
+        with self._buf_lock:
+            batch, self._pending = self._pending, _Batch([], [], [], {}, [])
+            self._pending_results = 0
+            return batch
+
+    def _put_back(self, batch: _Batch) -> None:
+        with self._buf_lock:
+            newer = self._pending
+            newer.hosts = {**batch.hosts, **newer.hosts}
+            self._pending = _Batch(
+                batch.plays + newer.plays,
+                batch.tasks + newer.tasks,
+                batch.results + newer.results,
+                newer.hosts,
+                batch.versions + newer.versions,
+            )
+            self._pending_results = len(self._pending.results)
+
+    def _write(self, final: str | None = None) -> bool:
+        """One transaction: pending rows, heartbeat and (if ``final``) the run's end."""
+        with self._write_lock:
+            self._writer = threading.get_ident()
+            batch = self._take()
+            try:
+                with self.engine.begin() as conn:
+                    new_ids = self._write_batch(conn, batch)
+                    self._write_run(conn, final)
+            except (SQLAlchemyError, OSError) as err:
+                self._put_back(batch)
+                self._failed(err)
+                return False
+            except BaseException:
+                self._put_back(batch)
+                raise
+            finally:
+                self._writer = None
+            self._play_ids.update(new_ids[0])
+            self._task_ids.update(new_ids[1])
+            self._persisted_hosts.update(batch.hosts)
+            self._last_beat = time.monotonic()
+            return True
+
+    def _failed(self, err: BaseException) -> None:
+        self.write_failures += 1
+        if self.first_error is None:
+            self.first_error = _short(err)
+            self._warn(
+                f"hib recorder: cannot write run {self.run_id} to the database "
+                f"({self.first_error}); keeping results in memory and retrying"
+            )
+
+    def _write_batch(
+        self, conn: Connection, batch: _Batch
+    ) -> tuple[dict[int, int], dict[str, int]]:
+        play_ids: dict[int, int] = {}
+        for key, name, at in batch.plays:
+            play_ids[key] = conn.execute(
+                insert(Play).values(run_id=self.run_id, name=name, started_at=at).returning(Play.id)
+            ).scalar_one()
+        known_plays = {**self._play_ids, **play_ids}
+        task_ids: dict[str, int] = {}
+        for task in batch.tasks:
+            task_ids[task.uuid] = conn.execute(
+                insert(Task)
+                .values(
+                    run_id=self.run_id,
+                    play_id=known_plays.get(task.play_key) if task.play_key else None,
+                    name=task.name,
+                    action=task.action,
+                    handler=task.handler,
+                    started_at=task.started_at,
+                )
+                .returning(Task.id)
+            ).scalar_one()
+        known_tasks = {**self._task_ids, **task_ids}
+        if batch.results:
+            rows = [
+                {k: v for k, v in r.items() if k != "uuid"}
+                | {"run_id": self.run_id, "task_id": known_tasks[r["uuid"]]}
+                for r in batch.results
+            ]
+            conn.execute(insert(TaskResult), rows)
+        self._write_hosts(conn, batch.hosts)
+        if batch.versions:
+            self._write_versions(conn, batch.versions)
+        return play_ids, task_ids
+
+    def _write_hosts(self, conn: Connection, hosts: dict[str, dict[str, Any]]) -> None:
+        rows = [dict(row, run_id=self.run_id) for row in hosts.values()]
+        new = [r for r in rows if r["host"] not in self._persisted_hosts]
+        old = [r for r in rows if r["host"] in self._persisted_hosts]
+        if new:
+            conn.execute(insert(HostResult), new)
+        if old:
+            # ORM bulk UPDATE by primary key (run_id, host): one executemany.
+            from sqlalchemy.orm import Session
+
+            with Session(bind=conn) as session:
+                session.execute(update(HostResult), old)
+
+    def _write_versions(self, conn: Connection, versions: list[dict[str, Any]]) -> None:
+        existing = {
+            (h, c)
+            for h, c in conn.execute(
+                select(ConfigVersion.host, ConfigVersion.commit).where(
+                    ConfigVersion.commit.in_({v["commit"] for v in versions})
+                )
+            )
+        }
+        fresh = [v for v in versions if (v["host"], v["commit"]) not in existing]
+        if fresh:
+            conn.execute(insert(ConfigVersion), fresh)
+
+    def _write_run(self, conn: Connection, final: str | None) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"heartbeat_at": now}
+        if self.first_error is not None:
+            values["recording_error"] = (
+                f"{self.first_error} ({self.write_failures} failed writes, retried)"
+            )
+        if final is not None:
+            values["status"] = "error" if self.first_error is not None else final
+            values["finished_at"] = now
+        conn.execute(update(Run).where(Run.id == self.run_id).values(**values))
+
+
+__all__ = ["FINAL_STATUSES", "Recorder"]

@@ -1,0 +1,209 @@
+# Copyright: hib-orchestrator developers
+# Apache License 2.0
+"""Notification callback that records every run through hib's Recorder (thin adapter)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: recorder
+type: notification
+short_description: Record runs, plays, tasks and per-host results in the hib run database
+description:
+  - Records every playbook run in the database hib reads (C(hib runs), C(hib hosts),
+    C(hib history)) - SQLite by default, PostgreSQL with a C(postgresql+psycopg://) URL.
+  - A notification callback, so it works beside any stdout callback and under ansible-runner.
+  - Writes in-process and in batches (per task, every O(batch_size) results or every
+    O(flush_interval) seconds). Never stores module arguments, task variables or the output of
+    tasks marked C(no_log).
+  - Creates the run at playbook start and exports its id as E(HIB_RUN_ID) to the action plugins,
+    or attaches to the run E(HIB_RUN_ID) names when C(hib run) created it.
+requirements:
+  - the hib-orchestrator Python package in the controller's Python
+options:
+  db_url:
+    description: SQLAlchemy URL of the run database (default C(sqlite:///$HIB_HOME/hib.db)).
+    type: str
+    env:
+      - name: HIB_DB_URL
+    ini:
+      - section: hib_recorder
+        key: db_url
+  batch_size:
+    description: Write as soon as this many results are waiting.
+    type: int
+    default: 500
+    env:
+      - name: HIB_RECORDER_BATCH_SIZE
+    ini:
+      - section: hib_recorder
+        key: batch_size
+  flush_interval:
+    description: Seconds between writes of waiting results.
+    type: float
+    default: 1.0
+    env:
+      - name: HIB_RECORDER_FLUSH_INTERVAL
+    ini:
+      - section: hib_recorder
+        key: flush_interval
+"""
+
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.plugins.callback import CallbackBase
+from ansible.release import __version__ as ansible_version
+
+try:
+    from hib_orchestrator.errors import HibError
+    from hib_orchestrator.recording import Recorder, open_engine
+    from hib_orchestrator.settings import load_settings
+
+    HIB_IMPORT_ERROR: Exception | None = None
+except ImportError as err:  # the collection is usable without the package, unrecorded
+    HIB_IMPORT_ERROR = err
+
+
+def _result_dict(result: Any) -> Mapping[str, Any]:
+    data = getattr(result, "result", None)
+    if not isinstance(data, Mapping):
+        data = getattr(result, "_result", None)
+    return data if isinstance(data, Mapping) else {}
+
+
+def _host_name(result: Any) -> str:
+    host = getattr(result, "host", None) or result._host
+    return str(host.get_name())
+
+
+def _task(result: Any) -> Any:
+    return getattr(result, "task", None) or result._task
+
+
+def _playbook_label(path: str) -> str:
+    absolute = os.path.abspath(path)
+    rel = os.path.relpath(absolute)
+    return absolute if rel.startswith("..") else rel
+
+
+class CallbackModule(CallbackBase):
+    """Feeds plain data to :class:`hib_orchestrator.recording.Recorder`."""
+
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "notification"
+    CALLBACK_NAME = "hib.orchestrator.recorder"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._recorder: Any = None
+        self._previous_handlers: dict[int, Any] = {}
+
+    def _warn(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    # -- run lifecycle ---------------------------------------------------------------------------
+
+    def v2_playbook_on_start(self, playbook: Any) -> None:
+        if self._recorder is not None:  # several playbooks on one command line: one run
+            return
+        if HIB_IMPORT_ERROR is not None:
+            self._warn(f"hib recorder: this run is NOT recorded ({HIB_IMPORT_ERROR})")
+            return
+        env = dict(os.environ)
+        if self.get_option("db_url"):
+            env["HIB_DB_URL"] = self.get_option("db_url")
+        raw_id = os.environ.get("HIB_RUN_ID", "")
+        try:
+            recorder = Recorder(
+                open_engine(load_settings(env), reap=False),
+                batch_size=int(self.get_option("batch_size")),
+                flush_interval=float(self.get_option("flush_interval")),
+                warn=self._warn,
+            )
+            run_id = recorder.start_run(
+                _playbook_label(playbook._file_name),
+                run_id=int(raw_id) if raw_id.isdigit() else None,
+                ansible_version=ansible_version,
+            )
+        except HibError as err:
+            self._warn(f"hib recorder: this run is NOT recorded ({err})")
+            return
+        self._recorder = recorder
+        # Before any worker forks: action plugins read the run id from their environment.
+        os.environ["HIB_RUN_ID"] = str(run_id)
+        self._install_signal_handlers()
+
+    def _install_signal_handlers(self) -> None:
+        for signum, status in ((signal.SIGINT, "canceled"), (signal.SIGTERM, "interrupted")):
+            previous = signal.getsignal(signum)
+            self._previous_handlers[signum] = previous
+
+            def handler(
+                num: int, frame: Any, status: str = status, previous: Any = previous
+            ) -> None:
+                self._recorder.abort(status)
+                if callable(previous):
+                    previous(num, frame)
+                elif previous == signal.SIG_DFL:
+                    signal.signal(num, signal.SIG_DFL)
+                    os.kill(os.getpid(), num)
+
+            signal.signal(signum, handler)
+
+    def v2_playbook_on_stats(self, stats: Any) -> None:
+        if self._recorder is None:
+            return
+        failed = any(stats.failures.values()) or any(stats.dark.values())
+        self._recorder.finish("failed" if failed else "successful")
+        for signum, previous in self._previous_handlers.items():
+            if signal.getsignal(signum) is not previous and previous is not None:
+                signal.signal(signum, previous)
+
+    # -- plays and tasks -------------------------------------------------------------------------
+
+    def v2_playbook_on_play_start(self, play: Any) -> None:
+        if self._recorder is not None:
+            self._recorder.play_start(play.get_name().strip() or "(unnamed play)")
+
+    def v2_playbook_on_task_start(self, task: Any, is_conditional: bool) -> None:
+        if self._recorder is not None:
+            self._recorder.task_start(task._uuid, task.get_name(), str(task.action))
+
+    def v2_playbook_on_handler_task_start(self, task: Any) -> None:
+        if self._recorder is not None:
+            self._recorder.task_start(task._uuid, task.get_name(), str(task.action), handler=True)
+
+    def v2_runner_on_start(self, host: Any, task: Any) -> None:
+        if self._recorder is not None:
+            self._recorder.host_start(task._uuid, host.get_name())
+
+    # -- results ---------------------------------------------------------------------------------
+
+    def _record(self, result: Any, status: str, ignored: bool = False) -> None:
+        if self._recorder is None:
+            return
+        task = _task(result)
+        self._recorder.result(
+            task._uuid,
+            _host_name(result),
+            status,
+            _result_dict(result),
+            ignored=bool(ignored),
+            no_log=task.no_log is True,
+        )
+
+    def v2_runner_on_ok(self, result: Any) -> None:
+        self._record(result, "ok")
+
+    def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
+        self._record(result, "failed", ignored=bool(ignore_errors))
+
+    def v2_runner_on_skipped(self, result: Any) -> None:
+        self._record(result, "skipped")
+
+    def v2_runner_on_unreachable(self, result: Any) -> None:
+        self._record(result, "unreachable")
