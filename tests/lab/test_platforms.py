@@ -1,0 +1,67 @@
+"""Every platform answers netmiko's own driver: config, volatile lines, rejection text."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.lab.conftest import COMMANDS, REJECT, VOLATILE, Lab, connect, fetch, significant
+
+PLATFORMS = list(COMMANDS)
+END_MARKER = {"cisco_ios": "end", "cisco_xr": "end", "arista_eos": "end",
+              "huawei": "return", "hp_comware": "return"}
+
+
+def _host(lab: Lab, platform: str) -> dict[str, object]:
+    return next(v for v in lab.hosts().values() if v["hib_platform"] == platform)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_config_fetch_twice_only_volatile_lines_differ(lab: Lab, platform: str) -> None:
+    hostvars = _host(lab, platform)
+    first = fetch(hostvars)
+    second = fetch(hostvars)
+    if platform != "linux":
+        assert len(first.splitlines()) > 200, "configs are hundreds of lines"
+    if platform in END_MARKER:
+        assert first.rstrip().splitlines()[-1].strip() == END_MARKER[platform]
+    volatile_1 = [ln for ln in first.splitlines() if ln.strip().startswith(VOLATILE)]
+    volatile_2 = [ln for ln in second.splitlines() if ln.strip().startswith(VOLATILE)]
+    assert volatile_1, "every platform has volatile lines"
+    assert volatile_1 != volatile_2, "volatile lines change on every fetch"
+    assert significant(first) == significant(second)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_unknown_command_rejected_with_platform_text(lab: Lab, platform: str) -> None:
+    conn = connect(_host(lab, platform))
+    try:
+        out = conn.send_command("frobnicate the widgets")
+    finally:
+        conn.disconnect()
+    assert REJECT[platform] in out
+
+
+def test_ios_config_needs_enable(lab: Lab) -> None:
+    hostvars = dict(_host(lab, "cisco_ios"))
+    hostvars.pop("hib_enable_secret")
+    conn = connect(hostvars)
+    try:
+        out = conn.send_command("show running-config")
+        assert REJECT["cisco_ios"] in out
+        assert not conn.check_enable_mode()
+    finally:
+        conn.disconnect()
+
+
+def test_inventory_shape(lab: Lab) -> None:
+    hosts = lab.hosts()
+    assert len(hosts) == 16
+    assert {v["hib_platform"] for v in hosts.values()} == set(PLATFORMS)
+    addresses = {v["ansible_host"] for v in hosts.values()}
+    assert len(addresses) == 16 and all(a.startswith("127.") for a in addresses)
+    assert "ios-001" in hosts and "linux-016" in hosts
+    for host, v in hosts.items():
+        required = {"ansible_host", "ansible_port", "ansible_user", "ansible_password",
+                    "hib_platform"}
+        assert required <= set(v), host
+        assert ("hib_enable_secret" in v) == (v["hib_platform"] in ("cisco_ios", "arista_eos"))
