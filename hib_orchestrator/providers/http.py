@@ -75,14 +75,16 @@ class HttpClient:
         """Send one request; raise the mapped ProviderError on any failure status."""
         self.limiter.acquire()
         try:
+            extra: dict[str, Any] = (
+                {"fields": dict(fields), "encode_multipart": False} if fields else {}
+            )
             resp = self.pool.request(
                 method,
                 url,
                 headers=dict(headers or {}),
-                fields=dict(fields) if fields else None,
-                encode_multipart=False,
                 preload_content=not stream,
                 redirect=True,
+                **extra,
             )
         except Urllib3Error as err:
             raise NetworkError(f"{method} {_safe(url)}: {type(err).__name__}") from err
@@ -90,7 +92,9 @@ class HttpClient:
         if resp.status >= 400:
             body = resp.data[:200] if not stream else b""
             resp.release_conn()
-            raise self._error(resp.status, url, resp.headers, body)
+            err = self._error(resp.status, url, resp.headers, body)
+            err.http_status = resp.status  # type: ignore[attr-defined]
+            raise err
         return resp
 
     def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from hib_orchestrator.errors import ConfigError, ProviderAuthFailed, RateLimited
+from hib_orchestrator.errors import ConfigError, ProviderAuthFailed, ProviderError, RateLimited
 from hib_orchestrator.providers.base import ObjectInfo, ProviderContext, optional
 from hib_orchestrator.providers.http import HttpClient
 
@@ -87,16 +87,22 @@ class ImgurProvider:
                 return
             if not self.refresh_token:
                 raise ProviderAuthFailed("imgur access token rejected and no refresh_token set")
-            resp = self.http.request(
-                "POST",
-                f"{self.api}/oauth2/token",
-                fields={
-                    "refresh_token": self.refresh_token,
-                    "client_id": self.client_id,
-                    "client_secret": self.client_secret,
-                    "grant_type": "refresh_token",
-                },
-            )
+            try:
+                resp = self.http.request(
+                    "POST",
+                    f"{self.api}/oauth2/token",
+                    fields={
+                        "refresh_token": self.refresh_token,
+                        "client_id": self.client_id,
+                        "client_secret": self.client_secret,
+                        "grant_type": "refresh_token",
+                    },
+                )
+            except ProviderError as err:
+                # Imgur answers a bad refresh token / client with 400 invalid_grant.
+                if getattr(err, "http_status", None) == 400:
+                    raise ProviderAuthFailed("imgur token refresh rejected") from err
+                raise
             try:
                 doc = json.loads(resp.data)
                 self.access_token = str(doc["access_token"])
