@@ -1,0 +1,68 @@
+"""``up`` is idempotent, a new spec restarts, ``down`` leaves nothing behind."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.lab.conftest import Lab, hib, start_lab
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_up_twice_is_idempotent(lab: Lab) -> None:
+    pid = lab.status()["pid"]
+    proc = hib(lab.home, "lab", "up", "--devices", "16", "--seed", "tests")
+    assert proc.stdout.strip().splitlines()[-1] == str(lab.inventory)
+    assert "already running" in proc.stdout
+    assert lab.status()["pid"] == pid
+
+
+def test_status_json_shape(lab: Lab) -> None:
+    info = lab.status()
+    assert info["running"] is True and info["inventory"] == str(lab.inventory)
+    assert info["providers"] == []
+    assert len(info["devices"]) == 16
+    assert set(info["devices"][0]) >= {"host", "platform", "address", "fault"}
+    assert hib(lab.home, "lab", "inventory").stdout.strip() == str(lab.inventory)
+
+
+def test_new_spec_restarts_and_down_leaves_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "hib"
+    try:
+        first = start_lab(home, "--devices", "2", "--platforms", "cisco_ios,linux")
+        pid1 = first.status()["pid"]
+        second = start_lab(home, "--devices", "3", "--platforms", "cisco_ios,linux")
+        info = second.status()
+        assert info["pid"] != pid1 and not _alive(pid1)
+        assert sorted(second.hosts()) == ["ios-001", "ios-003", "linux-002"]
+        addresses = [(d["address"], info["port"]) for d in info["devices"]]
+    finally:
+        hib(home, "lab", "down")
+    assert not _alive(info["pid"])
+    for address in addresses:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(address, 2)
+    assert hib(home, "lab", "status", "--json").stdout.count('"running": false') == 1
+    assert hib(home, "lab", "down").returncode == 0  # nothing running is fine
+    proc = hib(home, "lab", "inventory", check=False)
+    assert proc.returncode == 2 and "no lab is running" in proc.stderr
+
+
+def test_providers_switch_not_available_yet(tmp_path: Path) -> None:
+    proc = hib(tmp_path, "lab", "up", "--providers", check=False)
+    assert proc.returncode == 2
+    assert "provider stand-ins are not available yet" in proc.stderr
+
+
+def test_bad_platform_is_exit_2(tmp_path: Path) -> None:
+    proc = hib(tmp_path, "lab", "up", "--platforms", "cisco_ios,toaster", check=False)
+    assert proc.returncode == 2 and "toaster" in proc.stderr
