@@ -209,3 +209,17 @@ def _collect_garbage(sessions: sessionmaker[Session], store: BlobStore) -> dict[
             s.execute(delete(ImageBlob).where(ImageBlob.sha256.in_(unused[i : i + 500])))
     freed = sum(store.delete(sha) for sha in unused)
     return {"blobs_removed": len(unused), "bytes_freed": freed}
+
+
+def list_snapshots(
+    sessions: sessionmaker[Session], provider: str | None = None
+) -> list[dict[str, Any]]:
+    """Snapshots, newest first, as plain data."""
+    q = select(ImageSnapshot).order_by(ImageSnapshot.id.desc())
+    if provider:
+        q = q.where(ImageSnapshot.provider == provider)
+    cols = ("id", "run_id", "provider", "provider_type", "status", "started_at", "finished_at",
+            "objects_total", "new", "changed", "unchanged", "deleted_upstream", "failed", "bytes",
+            "error_code")
+    with sessions() as s:
+        return [{c: getattr(snap, c) for c in cols} for snap in s.scalars(q)]
