@@ -118,7 +118,7 @@ def _ip(rng: random.Random, first: int = 10) -> str:
 
 
 def _net(rng: random.Random, prefix: int) -> ipaddress.IPv4Network:
-    return ipaddress.ip_network(f"{_ip(rng)}/{prefix}", strict=False)
+    return ipaddress.IPv4Network(f"{_ip(rng)}/{prefix}", strict=False)
 
 
 def _interface_names(platform: str, count: int) -> list[str]:
@@ -155,7 +155,7 @@ def build(seed: str, index: int, hostname: str, platform: str, mutations: int = 
         peer = f"{rng.choice(PEERS)}-{rng.choice(SITES)}-{rng.randrange(1, 40):02d}"
         iface = Interface(name=name, description=f"to {peer} port {rng.randrange(1, 49)}")
         if n % 3 == 0:
-            iface.address = ipaddress.ip_interface(f"{_ip(rng)}/{rng.choice((24, 30, 31))}")
+            iface.address = ipaddress.IPv4Interface(f"{_ip(rng)}/{rng.choice((24, 30, 31))}")
         else:
             iface.access_vlan = rng.choice(vlan_ids)
         iface.shutdown = rng.random() < 0.1
