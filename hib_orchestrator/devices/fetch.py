@@ -10,6 +10,7 @@ backoff and full jitter; authentication failures and rejected commands are not.
 from __future__ import annotations
 
 import random
+import re
 import socket
 import threading
 import time
@@ -42,6 +43,7 @@ DEFAULT_RETRIES = 2
 WATCHDOG_MARGIN = 2.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
+POLL_S = 0.02
 RETRYABLE: tuple[type[DeviceError], ...] = (
     DeviceTimeout,
     Unreachable,
@@ -91,7 +93,8 @@ def map_error(err: BaseException, host: str) -> DeviceError:
         if text.startswith(("TCP connection to device failed", "DNS failure")):
             reason = type(cause).__name__ if cause else "no connection"
             return Unreachable(f"cannot open TCP connection ({reason})", host=host)
-        return DeviceTimeout(f"SSH session did not start in time ({_short(text)})", host=host)
+        return DeviceTimeout("SSH session did not start in time (no banner or no session)",
+                             host=host)
     if isinstance(err, ReadTimeout):
         return DeviceTimeout(f"no answer in time ({_short(text)})", host=host)
     if isinstance(err, ValueError) and "enable mode" in text:
@@ -147,13 +150,42 @@ def _attempt(profile: Profile, conn: Connection, timeout: float, holder: dict[st
             device.enable()
         outputs = []
         for command in profile.commands:
-            raw = device.send_command(
-                command, strip_prompt=False, strip_command=False, read_timeout=timeout
-            )
-            outputs.append((command, str(raw)))
+            outputs.append((command, _send(device, command, timeout, conn.host)))
         return outputs
     finally:
         device.disconnect()
+
+
+def _send(device: Any, command: str, timeout: float, host: str) -> str:
+    """Send ``command`` and read until the prompt comes back (raw: echo and prompt included).
+
+    Unlike netmiko's ``send_command`` this notices a session closed mid-output at once (that is
+    truncation, not a timeout) and never waits past ``timeout``.
+    """
+    prompt = str(device.find_prompt()).strip()
+    at_end = re.compile(re.escape(prompt) + r"\s*$")
+    device.write_channel(device.normalize_cmd(command))
+    output = ""
+    deadline = time.monotonic() + timeout
+    while True:
+        chunk = device.read_channel()
+        if chunk:
+            output += chunk
+            after_echo = output.split("\n", 1)[1] if "\n" in output else ""
+            if at_end.search(after_echo) or at_end.fullmatch(output.strip()):
+                return output
+            continue
+        channel = device.remote_conn
+        transport = channel.get_transport() if channel is not None else None
+        if channel is None or channel.closed or channel.eof_received or not (
+            transport and transport.is_active()
+        ):
+            raise TruncatedOutput(
+                f"session closed after {len(output)} characters of {command!r}", host=host
+            )
+        if time.monotonic() >= deadline:
+            raise DeviceTimeout(f"{command!r} did not finish within {timeout:g}s", host=host)
+        time.sleep(POLL_S)
 
 
 def fetch_once(profile: Profile, conn: Connection, timeout: float) -> list[tuple[str, str]]:
