@@ -19,7 +19,7 @@ from hib_orchestrator.errors import ConfigError
 #: How long a SQLite writer waits for another writer's lock before giving up (milliseconds).
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
-_ENGINES: dict[tuple[str, int], Engine] = {}
+_ENGINES: dict[tuple[str, int, int], Engine] = {}
 _LOCK = threading.Lock()
 
 
@@ -75,13 +75,13 @@ def _dispose_after_fork(engine: Engine) -> None:
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
 
 
-def get_engine(url: str) -> Engine:
+def get_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
     """The shared engine of this process for ``url`` (created on first use)."""
-    key = (url, os.getpid())
+    key = (url, os.getpid(), busy_timeout_ms)
     with _LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
-            engine = _ENGINES[key] = create_db_engine(url)
+            engine = _ENGINES[key] = create_db_engine(url, busy_timeout_ms=busy_timeout_ms)
         return engine
 
 

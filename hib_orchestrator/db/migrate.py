@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +23,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from hib_orchestrator.errors import RecordingError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: Every module that declares tables on ``Base``; add yours here (alembic autogenerate and the
+#: models/migrations agreement test import exactly these).
+MODEL_MODULES = ("hib_orchestrator.db.models", "hib_orchestrator.images.models")
 _ADVISORY_KEY = 0x68_69_62_00_DB  # "hib" + db: any constant shared by every hib process
 _READY: set[str] = set()
 _READY_LOCK = threading.Lock()
+
+
+def import_models() -> None:
+    """Import every module of ``MODEL_MODULES`` so ``Base.metadata`` holds every table."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -131,10 +141,12 @@ def ensure_schema(engine: Engine) -> None:
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "MODEL_MODULES",
     "alembic_config",
     "current_revisions",
     "downgrade",
     "ensure_schema",
     "head_revisions",
+    "import_models",
     "upgrade",
 ]

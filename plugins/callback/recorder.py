@@ -37,6 +37,15 @@ options:
     ini:
       - section: hib_recorder
         key: batch_size
+  busy_timeout:
+    description: Seconds a SQLite write waits for another writer's lock before it counts as failed.
+    type: float
+    default: 10.0
+    env:
+      - name: HIB_RECORDER_BUSY_TIMEOUT
+    ini:
+      - section: hib_recorder
+        key: busy_timeout
   flush_interval:
     description: Seconds between writes of waiting results.
     type: float
@@ -119,7 +128,11 @@ class CallbackModule(CallbackBase):
         raw_id = os.environ.get("HIB_RUN_ID", "")
         try:
             recorder = Recorder(
-                open_engine(load_settings(env), reap=False),
+                open_engine(
+                    load_settings(env),
+                    reap=False,
+                    busy_timeout_ms=int(float(self.get_option("busy_timeout")) * 1000),
+                ),
                 batch_size=int(self.get_option("batch_size")),
                 flush_interval=float(self.get_option("flush_interval")),
                 warn=self._warn,

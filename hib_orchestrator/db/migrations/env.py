@@ -1,23 +1,18 @@
 """Alembic environment: runs on the connection handed in by :mod:`hib_orchestrator.db.migrate`.
 
-Every module of ``hib_orchestrator.db`` is imported so tables added by other areas (image
+Every module in ``MODEL_MODULES`` is imported so the tables of every area (runs, image
 snapshots, ...) are part of ``target_metadata`` for autogenerate and the models/migrations check.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from alembic import context
 from sqlalchemy import create_engine
 
-import hib_orchestrator.db as db_pkg
 from hib_orchestrator.db.base import Base
+from hib_orchestrator.db.migrate import import_models
 
-for _info in pkgutil.iter_modules(db_pkg.__path__):
-    if not _info.ispkg and _info.name not in {"migrate"}:
-        importlib.import_module(f"{db_pkg.__name__}.{_info.name}")
+import_models()
 
 config = context.config
 target_metadata = Base.metadata
