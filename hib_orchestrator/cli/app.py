@@ -18,7 +18,7 @@ def _version(value: bool) -> None:
 def build_app() -> typer.Typer:
     """The ``hib`` app with every command group registered."""
     # Imported here so `import hib_orchestrator.cli.app` stays cheap for tests of one area.
-    from hib_orchestrator.cli import db, images, lab, records
+    from hib_orchestrator.cli import db, images, lab, records, run
 
     app = typer.Typer(
         name="hib",
@@ -38,6 +38,6 @@ def build_app() -> typer.Typer:
         # Every command starts from validated settings: bad configuration is exit 2 up front.
         setup_logging(load_settings())
 
-    for module in (lab, records, db, images):
+    for module in (lab, records, db, images, run):
         module.register(app)
     return app

@@ -25,7 +25,11 @@ from hib_orchestrator.errors import RecordingError
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Every module that declares tables on ``Base``; add yours here (alembic autogenerate and the
 #: models/migrations agreement test import exactly these).
-MODEL_MODULES = ("hib_orchestrator.db.models", "hib_orchestrator.images.models")
+MODEL_MODULES = (
+    "hib_orchestrator.db.models",
+    "hib_orchestrator.images.models",
+    "hib_orchestrator.db.idempotency",
+)
 _ADVISORY_KEY = 0x68_69_62_00_DB  # "hib" + db: any constant shared by every hib process
 _READY: set[str] = set()
 _READY_LOCK = threading.Lock()
