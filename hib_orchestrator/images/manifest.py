@@ -7,17 +7,44 @@ the same bytes at the same moment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hib_orchestrator.db.base import utcnow
+from hib_orchestrator.errors import RecordingError
 from hib_orchestrator.images.models import ImageBlob, ImageEntry, ImageSnapshot
 
 CHUNK = 500
+LOCKED_TRIES = 8
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _db_call(fn: F) -> F:
+    """Retry a short transaction while SQLite says "database is locked"; other DB failures and
+    the last lock failure become RecordingError (a result for the host, not a crash)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(LOCKED_TRIES):
+            try:
+                return fn(*args, **kwargs)
+            except OperationalError as err:
+                if "locked" not in str(err) or attempt + 1 == LOCKED_TRIES:
+                    raise RecordingError(f"image manifest: {str(err.orig)[:160]}") from err
+                time.sleep(random.uniform(0.05, 0.25) * 2**attempt)
+            except SQLAlchemyError as err:
+                raise RecordingError(f"image manifest: {type(err).__name__}: {err}") from err
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +69,7 @@ class Manifest:
         self.snapshot_id = 0
         self.previous_id: int | None = None
 
+    @_db_call
     def start(self, provider_type: str) -> int:
         """Close stale snapshots as interrupted (the caller holds the provider lock), open one."""
         with self.sessions.begin() as s:
@@ -65,6 +93,7 @@ class Manifest:
             self.snapshot_id = snap.id
         return self.snapshot_id
 
+    @_db_call
     def known(self) -> dict[str, Known]:
         """Latest version per key for this provider."""
         e = ImageEntry
@@ -77,6 +106,7 @@ class Manifest:
                 for id_, key, size, etag, blob, last, deleted in s.execute(rows)
             }
 
+    @_db_call
     def md5_index(self, md5s: Iterable[str]) -> dict[tuple[str, int], str]:
         """(md5, size) → sha256 for blobs already stored, to skip downloading known bytes."""
         wanted = sorted(set(md5s))
@@ -90,6 +120,7 @@ class Manifest:
                     found[(md5, size)] = sha
         return found
 
+    @_db_call
     def bump(self, ids: Sequence[int]) -> None:
         """Extend unchanged versions to this snapshot (no new rows for unchanged objects)."""
         with self.sessions.begin() as s:
@@ -100,6 +131,7 @@ class Manifest:
                     .values(last_seen_snapshot=self.snapshot_id, last_seen_run=self.run_id)
                 )
 
+    @_db_call
     def tombstone(self, ids: Sequence[int]) -> None:
         """Mark versions whose key vanished upstream (the blob is kept)."""
         with self.sessions.begin() as s:
@@ -125,6 +157,7 @@ class Manifest:
             "deleted_upstream": False,
         }
 
+    @_db_call
     def add(self, entries: list[dict[str, Any]], blobs: list[dict[str, Any]]) -> None:
         """Insert finished items (blob rows first); committed at once, so a kill loses little."""
         if not entries and not blobs:
@@ -135,6 +168,7 @@ class Manifest:
             if entries:
                 s.execute(insert(ImageEntry), entries)
 
+    @_db_call
     def finish(self, status: str, counts: dict[str, int], error: tuple[str, str] | None) -> None:
         """Close the snapshot with its counts."""
         with self.sessions.begin() as s:
