@@ -68,17 +68,39 @@ def _cell(value: Any) -> str:
 
 
 def _print(table: Table) -> None:
-    Console(soft_wrap=True).print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: no terminal width to respect
+        console = Console(width=160)
+    console.print(table)
+
+
+def _short_ts(value: str | None) -> str:
+    # "2026-11-24T09:12:22.149Z" -> "2026-11-24 09:12:22": tables stay narrow.
+    return "-" if value is None else value[:19].replace("T", " ")
+
+
+def _took(run: dict[str, Any]) -> str:
+    from datetime import datetime
+
+    if not run["started_at"] or not run["finished_at"]:
+        return "-"
+    start = datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(run["finished_at"].replace("Z", "+00:00"))
+    return _human_age((end - start).total_seconds())
 
 
 def _runs_table(runs: list[dict[str, Any]]) -> Table:
     table = Table(title="runs (newest first)")
-    for name in ("id", "status", "started", "finished", "playbook", "hosts", "ok", "changed",
-                 "failed", "unreachable"):
-        table.add_column(name, justify="right" if name in ("id", "hosts") else "left")
+    table.add_column("id", justify="right")
+    table.add_column("status", no_wrap=True)
+    table.add_column("started (UTC)", no_wrap=True)
+    table.add_column("took", justify="right")
+    table.add_column("playbook", overflow="fold")
+    for name in ("hosts", "ok", "chg", "fail", "unr"):
+        table.add_column(name, justify="right")
     for r in runs:
         table.add_row(
-            str(r["id"]), _styled(r["status"]), _cell(r["started_at"]), _cell(r["finished_at"]),
+            str(r["id"]), _styled(r["status"]), _short_ts(r["started_at"]), _took(r),
             _cell(r["playbook"]), str(r["hosts_total"]), str(r["ok"]), str(r["changed"]),
             str(r["failed"]), str(r["unreachable"]),
         )
@@ -88,33 +110,37 @@ def _runs_table(runs: list[dict[str, Any]]) -> Table:
 def _run_table(run: dict[str, Any]) -> Table:
     title = (
         f"run {run['id']} {run['status']}  {run['playbook'] or ''}  "
-        f"{run['started_at']} -> {run['finished_at'] or '...'}"
+        f"{_short_ts(run['started_at'])} UTC, took {_took(run)}"
     )
     if run.get("recording_error"):
         title += f"\nrecording error: {run['recording_error']}"
     table = Table(title=title)
-    for name in ("host", "kind", "status", "changed", "error", "duration_s", "attempts",
-                 "sha256", "commit"):
-        table.add_column(name)
+    table.add_column("host", no_wrap=True)
+    table.add_column("kind")
+    table.add_column("status", no_wrap=True)
+    table.add_column("error", overflow="fold")
+    table.add_column("s", justify="right")
+    table.add_column("try", justify="right")
+    table.add_column("commit", no_wrap=True)
     for h in run["hosts"]:
         error = f"{h['error_code'] or ''} {h['error_message'] or ''}".strip() or "-"
         error = error if len(error) <= 80 else error[:79] + "..."
         table.add_row(
-            h["host"], _cell(h["kind"]), _styled(h["status"]), "yes" if h["changed"] else "no",
-            error, _cell(h["duration_s"]), _cell(h["attempts"]),
-            (h["sha256"] or "-")[:12], (h["commit"] or "-")[:12],
+            h["host"], _cell(h["kind"]), _styled(h["status"]), error,
+            _cell(h["duration_s"]), _cell(h["attempts"]), (h["commit"] or "-")[:10],
         )
     return table
 
 
 def _hosts_table(hosts: list[dict[str, Any]], stale_label: str) -> Table:
     table = Table(title=f"hosts (stale: no success within {stale_label})")
-    for name in ("host", "kind", "last status", "last success", "age", "stale"):
-        table.add_column(name)
+    for name in ("host", "kind", "last status", "last success (UTC)", "age", "stale"):
+        table.add_column(name, no_wrap=True)
     for h in hosts:
         age = h["age_s"]
         table.add_row(
-            h["host"], _cell(h["kind"]), _styled(h["last_status"]), _cell(h["last_success_at"]),
+            h["host"], _cell(h["kind"]), _styled(h["last_status"]),
+            _short_ts(h["last_success_at"]),
             "-" if age is None else _human_age(age),
             "[red]stale[/red]" if h["stale"] else "fresh",
         )
@@ -125,16 +151,16 @@ def _human_age(seconds: float) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
+    return f"{seconds:.1f}s"
 
 
 def _history_table(host: str, versions: list[dict[str, Any]]) -> Table:
     table = Table(title=f"config history of {host} (newest first)")
-    for name in ("commit", "run", "committed", "sha256", "bytes"):
-        table.add_column(name)
+    for name in ("commit", "run", "committed (UTC)", "sha256", "bytes"):
+        table.add_column(name, no_wrap=True)
     for v in versions:
         table.add_row(
-            v["commit"][:12], _cell(v["run_id"]), _cell(v["committed_at"]),
+            v["commit"][:12], _cell(v["run_id"]), _short_ts(v["committed_at"]),
             (v["sha256"] or "-")[:12], _cell(v["size_bytes"]),
         )
     return table
