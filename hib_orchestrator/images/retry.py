@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from hib_orchestrator.errors import ChecksumMismatch, NetworkError, RateLimited
@@ -27,12 +27,14 @@ class RetryPolicy:
         base: first backoff ceiling in seconds; doubles per try (full jitter below it).
         cap: largest backoff ceiling.
         max_retry_after: longest ``Retry-After`` honoured before giving up as RATE_LIMITED.
+        sleep: how to wait (tests pass a recording wrapper around ``time.sleep``).
     """
 
     attempts: int = 5
     base: float = 0.25
     cap: float = 20.0
     max_retry_after: float = 300.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
     def delay(self, attempt: int, err: Exception) -> float:
         """Seconds to wait before try ``attempt + 1`` after ``err``."""
@@ -43,7 +45,7 @@ class RetryPolicy:
             return float(after) + random.uniform(0, self.base)
         return backoff
 
-    def call(self, fn: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep) -> T:
+    def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` until it succeeds, raises a non-transient error or tries run out."""
         for attempt in range(max(1, self.attempts)):
             try:
@@ -54,5 +56,5 @@ class RetryPolicy:
                 wait = self.delay(attempt, err)
                 if wait > self.max_retry_after:
                     raise
-                sleep(wait)
+                self.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover

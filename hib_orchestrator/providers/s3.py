@@ -2,7 +2,8 @@
 
 Settings (inventory ``hib_<name>``): ``bucket`` (required), ``endpoint``, ``region``, ``prefix``,
 ``access_key_id``, ``secret_access_key``, ``session_token``, ``addressing_style``
-(``path``/``virtual``/``auto``), ``list_version`` (1 or 2), ``signature_version``.
+(``path``/``virtual``/``auto``), ``list_version`` (1 or 2), ``signature_version``,
+``page_size`` (keys per listing page, default 1000).
 
 Presets, as the vendors document for boto3:
 
@@ -19,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from hib_orchestrator.errors import (
+    ChecksumMismatch,
     ConfigError,
     NetworkError,
     NotFound,
@@ -63,6 +65,7 @@ class S3Provider:
         self.bucket = require(merged, "bucket", self.name)
         self.prefix = optional(merged, "prefix")
         self.list_version = int(optional(merged, "list_version", "2"))
+        self.page_size = int(optional(merged, "page_size", "1000"))
         self.limiter = ctx.limiter
         region = optional(merged, "region", "us-east-1")
         config = Config(
@@ -89,7 +92,9 @@ class S3Provider:
 
     def list_objects(self) -> Iterator[ObjectInfo]:
         """Flat paged listing (v2 continuation tokens, or v1 markers for COS-like stores)."""
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix}
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket, "Prefix": self.prefix, "MaxKeys": self.page_size
+        }
         while True:
             self.limiter.acquire()
             page = self._call(
@@ -110,12 +115,14 @@ class S3Provider:
 
     def iter_bytes(self, obj: ObjectInfo) -> Iterator[bytes]:
         """GET the object and stream its body."""
-        from botocore.exceptions import BotoCoreError
+        from botocore.exceptions import BotoCoreError, FlexibleChecksumError
 
         self.limiter.acquire()
         body = self._call(self.client.get_object, Bucket=self.bucket, Key=obj.key)["Body"]
         try:
             yield from body.iter_chunks(CHUNK)
+        except FlexibleChecksumError as err:  # the server's CRC/SHA header disagrees with the body
+            raise ChecksumMismatch(f"GET {obj.key}: {err}") from err
         except BotoCoreError as err:
             raise NetworkError(f"GET {obj.key}: body cut short ({type(err).__name__})") from err
         finally:
