@@ -70,3 +70,9 @@ def test_hib_db_upgrade(db_url: str, monkeypatch: Any, capsys: Any) -> None:
     assert doc["before"] == [] and set(doc["after"]) == set(head_revisions())
     assert main(["db", "upgrade"]) == 0
     assert "was" in capsys.readouterr().out
+
+
+def test_the_cheap_head_check_agrees_with_alembic() -> None:
+    from hib_orchestrator.db.migrate import packaged_heads
+
+    assert packaged_heads() == frozenset(head_revisions())
