@@ -33,6 +33,7 @@ class StagedConfig:
     path: str
     file: Path
     sha256: str
+    base_sha256: str | None = None
 
 
 def run_dir_name(run_id: str) -> str:
@@ -57,15 +58,22 @@ class Staging:
                    "hostname": socket.gethostname(), "created": time.time()}
             write_atomic(owner, json.dumps(doc).encode())
 
-    def put(self, host: str, text: str, sha256: str) -> StagedConfig:
-        """Stage ``text`` as ``host``'s new config (replacing an earlier one of this run)."""
+    def put(
+        self, host: str, text: str, sha256: str, base_sha256: str | None = None
+    ) -> StagedConfig:
+        """Stage ``text`` as ``host``'s new config (replacing an earlier one of this run).
+
+        ``base_sha256`` is the hash of the stored copy the text was compared with (``""`` for a
+        new device); the commit skips the entry if the store moved on meanwhile.
+        """
         check_host_name(host)
         self._ensure()
         file = self.dir / f"{host}.cfg"
         write_atomic(file, text.encode())
-        meta = {"host": host, "path": path_for(host), "sha256": sha256}
+        meta = {"host": host, "path": path_for(host), "sha256": sha256, "base": base_sha256}
         write_atomic(self.dir / f"{host}.json", json.dumps(meta).encode())
-        return StagedConfig(host=host, path=meta["path"], file=file, sha256=sha256)
+        return StagedConfig(host=host, path=path_for(host), file=file, sha256=sha256,
+                            base_sha256=base_sha256)
 
     def entries(self) -> list[StagedConfig]:
         """Every config staged so far, sorted by host."""
@@ -80,7 +88,8 @@ class Staging:
             file = self.dir / f"{host}.cfg"
             if file.exists():
                 staged.append(StagedConfig(host=host, path=path_for(host), file=file,
-                                           sha256=str(meta.get("sha256", ""))))
+                                           sha256=str(meta.get("sha256", "")),
+                                           base_sha256=meta.get("base")))
         return staged
 
     def remove(self) -> None:

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from hib_orchestrator.configstore.files import store_lock, write_atomic
 from hib_orchestrator.configstore.git import git
 from hib_orchestrator.configstore.paths import host_from_path, path_for
-from hib_orchestrator.configstore.staging import Staging, clean_stale
+from hib_orchestrator.configstore.staging import StagedConfig, Staging, clean_stale
 from hib_orchestrator.errors import ConfigError, StoreError
 
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -46,6 +47,7 @@ class CommitResult:
 
     commit: str | None
     hosts: list[str]
+    stale_hosts: list[str] = field(default_factory=list)
 
 
 class ConfigStore:
@@ -179,8 +181,9 @@ class ConfigStore:
         """Move the run's staged configs in and make the run's one commit (or none).
 
         Only files whose content differs from the last commit end up in it; the message lists the
-        hosts and ends with the ``Hib-Run: <id>`` trailer. Stale staging areas of dead runs are
-        removed too.
+        hosts and ends with the ``Hib-Run: <id>`` trailer. An entry staged against a stored copy
+        that another run has replaced since is skipped (``stale_hosts``): committing it would put
+        older device state over newer. Stale staging areas of dead runs are removed too.
 
         Raises:
             StoreError: the lock was not free in time, or git failed.
@@ -189,8 +192,12 @@ class ConfigStore:
         staging = Staging(self._hib_dir / "staging", run_id)
         with store_lock(self._hib_dir / "lock", self.lock_timeout):
             clean_stale(staging.root, keep=run_id)
-            entries = staging.entries()
-            for entry in entries:
+            entries, stale = [], []
+            for entry in staging.entries():
+                if entry.base_sha256 is not None and entry.base_sha256 != self._stored_sha(entry):
+                    stale.append(entry.host)
+                    continue
+                entries.append(entry)
                 write_atomic(self.root / entry.path, entry.file.read_bytes())
             if entries:
                 paths = b"\0".join(e.path.encode() for e in entries) + b"\0"
@@ -208,7 +215,13 @@ class ConfigStore:
                 commit = git(self.root, "rev-parse", "HEAD").stdout.decode().strip()
                 self._maybe_gc()
             staging.remove()
-        return CommitResult(commit=commit, hosts=hosts)
+        return CommitResult(commit=commit, hosts=hosts, stale_hosts=stale)
+
+    def _stored_sha(self, entry: StagedConfig) -> str:
+        try:
+            return hashlib.sha256((self.root / entry.path).read_bytes()).hexdigest()
+        except FileNotFoundError:
+            return ""
 
     def _maybe_gc(self) -> None:
         counter = self._hib_dir / "commits"

@@ -113,5 +113,6 @@ def _run(request: BackupRequest, store: ConfigStore, result: BackupResult) -> No
             "after_header": f"{host} (device, masked)" if request.mask_secrets else host,
         }
     if changed and not request.check_mode:
-        store.staging(request.run_id, request.owner_pid).put(host, text, result.sha256)
+        base = _sha(previous) if previous is not None else ""
+        store.staging(request.run_id, request.owner_pid).put(host, text, result.sha256, base)
         result.staged = True

@@ -4,7 +4,7 @@ Every attempt runs under a watchdog: whatever netmiko does (a device that accept
 says nothing, a prompt that never comes), the attempt ends ``timeout`` (+ a small margin) seconds
 after it started, with :class:`~hib_orchestrator.errors.DeviceTimeout`. Transient failures
 (timeouts, unreachable, no prompt, truncation) are retried ``retries`` times with exponential
-backoff and full jitter; authentication failures and rejected commands are not.
+backoff and jitter; authentication failures and rejected commands are not.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ class FetchPolicy:
 
 
 def backoff_delay(attempt: int, policy: FetchPolicy, rng: random.Random | None = None) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): full jitter over 2**n."""
+    """Seconds to wait before retry ``attempt`` (1-based): ``base * 2**(n-1)``, capped, then a
+    random 50-100 % of it (jitter spreads retries of many devices that failed together)."""
     ceiling = min(policy.backoff_cap, policy.backoff_base * (2 ** (attempt - 1)))
     return (rng or random).uniform(ceiling / 2, ceiling)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 try:
@@ -47,7 +48,11 @@ class ActionModule(ActionBase):
         if IMPORT_ERROR is not None:
             return {**result, "failed": True, "error_code": "INTERNAL",
                     "msg": f"hib_orchestrator is not importable: {IMPORT_ERROR}"}
-        _, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        try:
+            _, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        except AnsibleActionFail as err:
+            return {**result, "failed": True, "error_code": "BAD_CONFIG",
+                    "msg": " ".join(str(err.message).split())}
         run_id = ensure_run_id()
         result["run_id"] = run_id
         if self._task.check_mode:
@@ -66,6 +71,7 @@ class ActionModule(ActionBase):
             code = str(err.code) if isinstance(err, HibError) else "BAD_CONFIG"
             message = err.message if isinstance(err, HibError) else str(err)
             return {**result, "failed": True, "error_code": code, "msg": message}
+        result["stale_hosts"] = outcome.stale_hosts  # newer copies committed by another run
         if outcome.commit is None:
             return {**result, "msg": "no device config changed: no commit"}
         return {

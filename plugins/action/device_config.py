@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 try:
@@ -68,8 +69,11 @@ class ActionModule(ActionBase):
         if IMPORT_ERROR is not None:
             return {**result, "failed": True, "error_code": "INTERNAL",
                     "msg": f"hib_orchestrator is not importable: {IMPORT_ERROR}"}
-        ok, args = self.validate_argument_spec(ARGUMENT_SPEC)
-        del ok
+        try:
+            _, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        except AnsibleActionFail as err:
+            return {**result, "failed": True, "error_code": "BAD_CONFIG",
+                    "msg": " ".join(str(err.message).split())}
         try:
             request = self._request(args, task_vars)
             store = ConfigStore(load_settings().config_store)

@@ -158,3 +158,21 @@ def test_parallel_ensure_creates_one_repository(tmp_path: Path) -> None:
     assert not errors
     assert _git(root, "rev-parse", "--is-inside-work-tree").strip() == "true"
     assert [p.name for p in root.parent.iterdir()] == ["configs"]
+
+
+def test_an_entry_staged_against_an_older_copy_is_not_committed_over_a_newer_one(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    store = ConfigStore(tmp_path / "configs")
+    store.staging("1").put("r1", "v1\n", "s", base_sha256="")
+    store.commit_run("1")
+    v1 = hashlib.sha256(b"v1\n").hexdigest()
+    # Runs A and B both fetched r1 against v1; B commits first with newer state.
+    store.staging("A").put("r1", "v2-old\n", "s", base_sha256=v1)
+    store.staging("B").put("r1", "v3-new\n", "s", base_sha256=v1)
+    assert store.commit_run("B").hosts == ["r1"]
+    late = store.commit_run("A")
+    assert late.commit is None and late.hosts == [] and late.stale_hosts == ["r1"]
+    assert store.current("r1") == "v3-new\n"
