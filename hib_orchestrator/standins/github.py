@@ -42,13 +42,14 @@ def _git(*args: str, cwd: Path | None = None, data: bytes | None = None) -> byte
 
 
 def commit_files(
-    bare: Path,
+    bare: str | Path,
     add: Mapping[str, bytes] | None = None,
     remove: Iterable[str] = (),
     message: str = "images",
     branch: str = "main",
 ) -> str:
     """Commit files into the bare repository (created when missing); returns the commit sha."""
+    bare = Path(bare)
     if not (bare / "HEAD").exists():
         bare.mkdir(parents=True, exist_ok=True)
         _git("init", "--bare", "--quiet", f"--initial-branch={branch}", str(bare))
