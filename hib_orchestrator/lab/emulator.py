@@ -26,12 +26,14 @@ class Reply:
         prompt: the prompt printed after the body ("" when the session ends).
         close: end the session after writing.
         config: the body is a configuration document (the ``truncate`` fault cuts these).
+        paged: the body is shown a page at a time behind the platform's "more" prompt.
     """
 
     body: str
     prompt: str
     close: bool = False
     config: bool = False
+    paged: bool = False
 
 
 def match_command(line: str, known: tuple[str, ...] | list[str], abbreviations: bool) -> str | None:
@@ -59,6 +61,7 @@ class CliSession:
         self._fetch = fetch
         self.mode = "enable" if plat.starts_enabled else "user"
         self.awaiting_password = False
+        self.paging = plat.pager is not None
 
     @property
     def echo(self) -> bool:
@@ -112,6 +115,8 @@ class CliSession:
         quiet = match_command(text, list(plat.quiet_commands), abbrev)
         if quiet is not None:
             out = plat.quiet_commands[quiet]
+            if quiet in plat.pager_off:
+                self.paging = False
             return self._reply([out] if out else [])
         if plat.config_enter and self._may_configure() and match_command(
             text, plat.config_enter, abbrev
@@ -122,7 +127,7 @@ class CliSession:
         if doc is not None and (self.mode == "enable" or not plat.needs_enable):
             body = self._fetch(plat.config_commands[doc])
             lines = body.split("\n") + list(plat.trailer)
-            return self._reply(lines, config=True)
+            return self._reply(lines, config=True, paged=self.paging)
         return self._reply(self._reject(text))
 
     def _may_configure(self) -> bool:

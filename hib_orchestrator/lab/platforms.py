@@ -36,6 +36,8 @@ class Platform:
         needs_enable: config commands refused until ``enable`` was given.
         reject: error lines for an unknown command; ``{cmd}`` / ``{caret}`` are filled in.
         abbreviations: words may be shortened (``sh run``), as on network OSes.
+        pager: the "more" prompt shown every page of a long output until paging is off.
+        pager_off: commands that turn paging off for the session.
         banner: text printed before the first prompt (``{host}``/``{now}`` filled in).
     """
 
@@ -54,6 +56,8 @@ class Platform:
     reject: tuple[str, ...]
     needs_enable: bool = False
     abbreviations: bool = True
+    pager: str | None = None
+    pager_off: tuple[str, ...] = ()
     banner: str = ""
     trailer: tuple[str, ...] = field(default_factory=tuple)
 
@@ -79,6 +83,8 @@ PLATFORMS: dict[str, Platform] = {
             config_commands={"show running-config": "running"},
             needs_enable=True,
             reject=("{caret}", CISCO_REJECT),
+            pager=" --More-- ",
+            pager_off=("terminal length 0",),
             banner="\r\nUser Access Verification\r\n\r\n",
         ),
         Platform(
@@ -95,6 +101,8 @@ PLATFORMS: dict[str, Platform] = {
             quiet_commands=dict(_CISCO_SESSION),
             config_commands={"show running-config": "running"},
             reject=("{caret}", CISCO_REJECT),
+            pager=" --More-- ",
+            pager_off=("terminal length 0",),
             banner="Cisco Nexus Operating System (NX-OS) Software\r\n"
             "TAC support: http://www.cisco.com/tac\r\n",
         ),
@@ -112,6 +120,8 @@ PLATFORMS: dict[str, Platform] = {
             quiet_commands=dict(_CISCO_SESSION),
             config_commands={"show running-config": "running"},
             reject=("{caret}", CISCO_REJECT),
+            pager=" --More-- ",
+            pager_off=("terminal length 0",),
         ),
         Platform(
             name="arista_eos",
@@ -132,6 +142,8 @@ PLATFORMS: dict[str, Platform] = {
             config_commands={"show running-config": "running"},
             needs_enable=True,
             reject=("{caret}", CISCO_REJECT),
+            pager=" --More-- ",
+            pager_off=("terminal length 0",),
         ),
         Platform(
             name="juniper_junos",
@@ -155,6 +167,8 @@ PLATFORMS: dict[str, Platform] = {
                 "show configuration": "running",
             },
             reject=("{caret}", "syntax error, expecting <command>."),
+            pager="---(more)---",
+            pager_off=("set cli screen-length 0",),
             banner="--- JUNOS 21.4R3.15 Kernel 64-bit  JNPR-12.1-20220902.5cbbd8a_buil\r\n",
             trailer=("",),
         ),
@@ -176,6 +190,8 @@ PLATFORMS: dict[str, Platform] = {
             },
             config_commands={"display current-configuration": "running"},
             reject=("{caret}", VRP_REJECT),
+            pager="  ---- More ----",
+            pager_off=("screen-length 0 temporary",),
             banner="\r\nInfo: The max number of VTY users is 10, the number of current VTY users "
             "online is 1.\r\n      The current login time is {now}.\r\n",
         ),
@@ -193,6 +209,8 @@ PLATFORMS: dict[str, Platform] = {
             quiet_commands={"screen-length disable": ""},
             config_commands={"display current-configuration": "running"},
             reject=("{caret}", VRP_REJECT),
+            pager="---- More ----",
+            pager_off=("screen-length disable",),
             banner="\r\n*****************************************************************\r\n"
             "* Copyright (c) 2004-2026 New H3C Technologies Co., Ltd.        *\r\n"
             "*****************************************************************\r\n\r\n",

@@ -5,6 +5,7 @@ and the transport-level faults (``auth``, ``hang``, ``refuse``, ``truncate``, ``
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,9 @@ from hib_orchestrator.lab.emulator import CRLF, CliSession
 from hib_orchestrator.lab.platforms import PLATFORMS
 from hib_orchestrator.lab.render import render
 from hib_orchestrator.lab.state import Device, DeviceState, LabSpec
+
+PAGE_LINES = 24
+log = logging.getLogger("hib.lab.server")
 
 
 class Fleet:
@@ -175,6 +179,8 @@ class CliChannel(asyncssh.SSHServerSession[str]):
         self.lines: asyncio.Queue[str | None] = asyncio.Queue()
         self.buf = ""
         self.skip_lf = False
+        self.keys: asyncio.Queue[str | None] = asyncio.Queue()
+        self.more_waiting = False
         self.exec_command: str | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -195,10 +201,16 @@ class CliChannel(asyncssh.SSHServerSession[str]):
         if self.exec_command is not None:
             self.lines.put_nowait(self.exec_command)
             self.lines.put_nowait(None)
-        self.task = asyncio.get_running_loop().create_task(self._run())
+        self.task = asyncio.get_running_loop().create_task(self._guarded())
 
     def data_received(self, data: str, datatype: Any) -> None:
         for ch in data:
+            if self.more_waiting:
+                # At a "more" prompt a single key answers it (space, enter, q), no line needed.
+                self.more_waiting = False
+                self.keys.put_nowait(ch)
+                self.skip_lf = ch == "\r"
+                continue
             if ch == "\n" and self.skip_lf:
                 self.skip_lf = False
                 continue
@@ -213,6 +225,7 @@ class CliChannel(asyncssh.SSHServerSession[str]):
 
     def eof_received(self) -> bool:
         self.lines.put_nowait(None)
+        self.keys.put_nowait(None)
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -223,6 +236,16 @@ class CliChannel(asyncssh.SSHServerSession[str]):
         assert self.chan is not None
         if not self.chan.is_closing():
             self.chan.write(text)
+
+    async def _guarded(self) -> None:
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A lab bug must show up in lab.log and drop only this session, not the daemon.
+            log.exception("session on %s failed", self.dev.host)
+            self.conn.abort()
 
     async def _run(self) -> None:
         interactive = self.exec_command is None
@@ -242,8 +265,29 @@ class CliChannel(asyncssh.SSHServerSession[str]):
                 await asyncio.sleep(0.05)
                 self.conn.close()
                 return
-            self._write(reply.body + (reply.prompt if interactive else ""))
+            if reply.paged and interactive:
+                await self._write_paged(reply.body)
+            else:
+                self._write(reply.body)
+            self._write(reply.prompt if interactive else "")
             if reply.close:
                 break
         assert self.chan is not None
         self.chan.exit(0)
+
+    async def _write_paged(self, body: str, page: int = PAGE_LINES) -> None:
+        more = self.cli.plat.pager or ""
+        lines = body.split(CRLF)
+        for start in range(0, len(lines), page):
+            chunk = lines[start:start + page]
+            last = start + page >= len(lines)
+            self._write(CRLF.join(chunk) + ("" if last else CRLF))
+            if last:
+                return
+            self.more_waiting = True
+            self._write(more)
+            key = await self.keys.get()
+            self._write("\r" + " " * len(more) + "\r")
+            if key is None or key in "qQ":
+                self._write(CRLF)
+                return

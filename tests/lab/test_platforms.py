@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import paramiko
 import pytest
 
 from tests.lab.conftest import COMMANDS, REJECT, VOLATILE, Lab, connect, fetch, significant
@@ -65,3 +66,41 @@ def test_inventory_shape(lab: Lab) -> None:
                     "hib_platform"}
         assert required <= set(v), host
         assert ("hib_enable_secret" in v) == (v["hib_platform"] in ("cisco_ios", "arista_eos"))
+
+
+def _read_until(chan: paramiko.Channel, marker: str, timeout: float = 10.0) -> str:
+    out = ""
+    chan.settimeout(timeout)
+    while marker not in out:
+        data = chan.recv(65536)
+        if not data:
+            break
+        out += data.decode()
+    return out
+
+
+def test_pager_until_paging_is_disabled(lab: Lab) -> None:
+    host, hostvars = next((h, v) for h, v in lab.hosts().items() if h.startswith("nxos-"))
+    prompt = f"{host}#"
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(hostvars["ansible_host"], port=hostvars["ansible_port"],
+                   username=hostvars["ansible_user"], password=hostvars["ansible_password"],
+                   allow_agent=False, look_for_keys=False)
+    try:
+        chan = client.invoke_shell()
+        _read_until(chan, prompt)
+        chan.send(b"show running-config\n")
+        first_page = _read_until(chan, " --More-- ")
+        assert 20 <= first_page.count("\r\n") <= 30, "one screen, then the pager"
+        chan.send(b" ")
+        assert "--More--" in _read_until(chan, " --More-- ")
+        chan.send(b"q")
+        assert _read_until(chan, prompt).endswith(prompt)
+        chan.send(b"terminal length 0\n")
+        _read_until(chan, prompt)
+        chan.send(b"show running-config\n")
+        full = _read_until(chan, "\r\n" + prompt)
+        assert "--More--" not in full and full.count("\r\n") > 200
+    finally:
+        client.close()
