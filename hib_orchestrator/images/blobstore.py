@@ -86,9 +86,10 @@ class BlobStore:
             git.update(b"blob %d\0" % (declared_size or 0))
             hashers.append(git)
         size = 0
+        source = iter(chunks)
         try:
             with part.open("wb") as fh:
-                for chunk in chunks:
+                while (chunk := _next_chunk(source)) is not None:
                     fh.write(chunk)
                     for h in hashers:
                         h.update(chunk)
@@ -110,6 +111,9 @@ class BlobStore:
             else:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(part, final)
+        except _SourceError as wrapped:
+            part.unlink(missing_ok=True)
+            raise wrapped.error from None
         except OSError as err:
             part.unlink(missing_ok=True)
             raise StoreError(f"image store {self.root}: {err.strerror or err}") from err
@@ -171,6 +175,23 @@ class BlobStore:
                 part.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+class _SourceError(Exception):
+    """Carries an exception raised by the chunk source past the disk-error handler."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _next_chunk(source: Iterator[bytes]) -> bytes | None:
+    try:
+        return next(source)
+    except StopIteration:
+        return None
+    except Exception as err:  # provider/network errors are not store errors
+        raise _SourceError(err) from err
 
 
 def _alive(pid: int) -> bool:

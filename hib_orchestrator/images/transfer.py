@@ -248,7 +248,7 @@ class _Run:
                 self._count_new(k)
                 plan.rows.append(self.manifest.entry_row(obj.key, obj.size, obj.etag, reuse))
             else:
-                plan.downloads.append((obj, k is None))
+                plan.downloads.append((obj, k is None or k.deleted))
         listed = {o.key for o in listing}
         for key, k in known.items():
             if not k.deleted and key not in listed:
