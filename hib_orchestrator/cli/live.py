@@ -42,6 +42,7 @@ class LiveView:
         self.title = title
         self.interactive = console.is_terminal
         self._recent: list[str] = []
+        self._printed: dict[str, str] = {}
         self._bar = Progress(
             TextColumn("[bold]hosts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console,
@@ -70,7 +71,9 @@ class LiveView:
             self._recent.remove(hp.host)
         self._recent.append(hp.host)
         del self._recent[:-RECENT]
-        if not self.interactive and hp.status not in ("pending", "running"):
+        final = hp.status not in ("pending", "running")
+        if not self.interactive and final and self._printed.get(hp.host) != hp.status:
+            self._printed[hp.host] = hp.status
             line = f"{hp.status:<11} {hp.host}"
             if hp.error_code or hp.message:
                 line += f"  {hp.error_code or ''}: {hp.message or ''}"

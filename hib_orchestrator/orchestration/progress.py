@@ -94,12 +94,15 @@ class RunProgress:
         if status is None:
             return None
         res = data.get("res") or {}
+        if res.get("hib_kind") == "commit":
+            return None  # the run's commit task says nothing about the host it ran on
         if status == "ok" and res.get("changed"):
             status = "changed"
         action = str(data.get("task_action") or "")
         ours = action.rsplit(".", 1)[-1] in HIB_ACTIONS
         if status == "skipped" and hp.status not in ("pending", "running"):
-            return hp  # a skipped later task does not hide an earlier result
+            return None  # a skipped later task does not hide an earlier result
+        before = (hp.status, hp.error_code)
         if ours or _RANK[status] > _RANK.get(hp.status, 0) or hp.status == "running":
             hp.status = status
         if ours:
@@ -110,7 +113,7 @@ class RunProgress:
                 "UNREACHABLE" if status == "unreachable" else hp.error_code
             )
             hp.message = _one_line(res.get("msg"))
-        return hp
+        return hp if ours or (hp.status, hp.error_code) != before else None
 
 
 def _one_line(value: Any) -> str | None:

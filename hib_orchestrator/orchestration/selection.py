@@ -7,12 +7,29 @@ bar, and to turn an empty selection into a clear message instead of ansible-runn
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
 
 from hib_orchestrator.errors import ConfigError
+
+_PLUGIN_FAILURE = re.compile(r"Failed to parse inventory with '([\w.]+)' plugin: (.+)")
+
+
+def _reason(warnings: str, err: Exception) -> str:
+    """The most telling parser complaint: YAML's for YAML files, else the first one."""
+    found = dict(reversed(_PLUGIN_FAILURE.findall(warnings)))
+    source = re.search(r"inventory source (\S+)", str(err))
+    where = source.group(1) if source else ""
+    for plugin in ("yaml", "auto", "ini", "toml"):
+        if plugin in found and (plugin != "ini" or not where.endswith((".yml", ".yaml"))):
+            return f"{where}: {found[plugin].strip()}"
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else repr(err)
 
 
 def play_patterns(playbook: Path) -> list[str]:
@@ -49,11 +66,12 @@ def select_hosts(inventory: Iterable[str], patterns: Iterable[str], limit: str |
             raise ConfigError(f"inventory not found: {source}")
     saved = C.INVENTORY_ANY_UNPARSED_IS_FAILED
     C.INVENTORY_ANY_UNPARSED_IS_FAILED = True  # a broken inventory must stop the run
+    noise = io.StringIO()  # Ansible's multi-paragraph warnings; we keep the one line that matters
     try:
-        manager = InventoryManager(loader=DataLoader(), sources=sources)
+        with contextlib.redirect_stderr(noise), contextlib.redirect_stdout(noise):
+            manager = InventoryManager(loader=DataLoader(), sources=sources)
     except AnsibleError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
-        raise ConfigError(f"inventory cannot be parsed: {first}") from err
+        raise ConfigError(f"inventory cannot be parsed: {_reason(noise.getvalue(), err)}") from err
     finally:
         C.INVENTORY_ANY_UNPARSED_IS_FAILED = saved
     if limit:

@@ -16,6 +16,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 try:
+    from hib_orchestrator.cancel import cancel_requested, canceled_result
     from hib_orchestrator.configstore import ConfigStore
     from hib_orchestrator.devices import (
         BackupRequest,
@@ -69,6 +70,8 @@ class ActionModule(ActionBase):
         if IMPORT_ERROR is not None:
             return {**result, "failed": True, "error_code": "INTERNAL",
                     "msg": f"hib_orchestrator is not importable: {IMPORT_ERROR}"}
+        if cancel_requested():  # `hib run` was canceled: start no new host
+            return {**result, **canceled_result("device")}
         try:
             _, args = self.validate_argument_spec(ARGUMENT_SPEC)
         except AnsibleActionFail as err:

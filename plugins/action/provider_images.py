@@ -17,6 +17,7 @@ from typing import Any
 from ansible.plugins.action import ActionBase
 
 try:
+    from hib_orchestrator.cancel import cancel_requested, canceled_result
     from hib_orchestrator.errors import HibError
     from hib_orchestrator.images.isolated import backup_isolated
 
@@ -55,6 +56,8 @@ class ActionModule(ActionBase):
         if IMPORT_ERROR is not None:
             return {**result, "failed": True, "error_code": "INTERNAL",
                     "msg": f"hib_orchestrator is not importable: {IMPORT_ERROR}"}
+        if cancel_requested():  # `hib run` was canceled: start no new host
+            return {**result, **canceled_result("provider")}
         _, args = self.validate_argument_spec(ARGUMENT_SPEC)
         host = str(task_vars.get("inventory_hostname"))
         try:
