@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -12,12 +14,29 @@ from rich.table import Table
 from rich.text import Text
 
 from hib_orchestrator.orchestration.progress import HostProgress, RunProgress
+from hib_orchestrator.progressfile import read_progress
 
 STYLE = {
     "ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold magenta",
     "skipped": "cyan", "running": "blue", "pending": "dim",
 }
 RECENT = 12
+PLAIN_PROGRESS_EVERY_S = 10.0
+
+
+def _transfers(folder: Path | None, state: RunProgress) -> list[tuple[str, dict[str, Any]]]:
+    """Image backups still in flight, with their latest progress document."""
+    if folder is None:
+        return []
+    docs = read_progress(folder)
+    return [(h, docs[h]) for h, hp in state.hosts.items()
+            if h in docs and hp.status in ("pending", "running")]
+
+
+def _transfer_line(doc: dict[str, Any]) -> str:
+    total = doc.get("objects_total") or 0
+    return (f"{doc.get('objects_done', 0):,}/{total:,} objects, "
+            f"{doc.get('bytes_done', 0) / 1e6:,.1f} MB")
 
 
 def _objects(hp: HostProgress) -> str:
@@ -35,8 +54,11 @@ class LiveView:
     image-host object counts. Elsewhere (CI logs, pipes): one plain line per finished host.
     """
 
-    def __init__(self, console: Console, progress: RunProgress, run_id: int, title: str) -> None:
+    def __init__(self, console: Console, progress: RunProgress, run_id: int, title: str,
+                 progress_dir: Path | None = None) -> None:
         self.console = console
+        self.progress_dir = progress_dir
+        self._stop = threading.Event()
         self.state = progress
         self.run_id = run_id
         self.title = title
@@ -53,17 +75,30 @@ class LiveView:
 
     def __enter__(self) -> LiveView:
         if self.interactive:
-            self._live = Live(self._render(), console=self.console, refresh_per_second=8,
-                              transient=False)
+            # Live re-renders `self` (see __rich__) on its own clock, so transfer progress
+            # moves even while no Ansible event arrives.
+            self._live = Live(self, console=self.console, refresh_per_second=4, transient=False)
             self._live.__enter__()
         else:
             self.console.print(f"hib run {self.run_id}: {self.title}", highlight=False)
+            threading.Thread(target=self._plain_transfers, daemon=True).start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
         if self._live is not None:
-            self._live.update(self._render())
+            self._live.refresh()
             self._live.__exit__(*exc)
+            self._live = None
+
+    def __rich__(self) -> Group:
+        return self._render()
+
+    def _plain_transfers(self) -> None:
+        while not self._stop.wait(PLAIN_PROGRESS_EVERY_S):
+            for host, doc in _transfers(self.progress_dir, self.state):
+                self.console.print(f"{'progress':<11} {host}  {_transfer_line(doc)}",
+                                   highlight=False, markup=False)
 
     def host_changed(self, hp: HostProgress) -> None:
         """Called after each event that touched a host."""
@@ -95,7 +130,7 @@ class LiveView:
         now = time.monotonic()
         if force or now - self._last_refresh > 0.1:
             self._last_refresh = now
-            self._live.update(self._render())
+            self._live.refresh()
 
     def _render(self) -> Group:
         s = self.state
@@ -113,7 +148,10 @@ class LiveView:
             hp = s.hosts[name]
             detail = " ".join(x for x in (hp.error_code, hp.message, _objects(hp)) if x)
             table.add_row(name, Text(hp.status, STYLE.get(hp.status, "")), detail[:100])
-        return Group(counts, self._bar, table)
+        transfers = Table(box=None, show_header=False)
+        for host, doc in _transfers(self.progress_dir, s):
+            transfers.add_row(Text(host, "bold"), _transfer_line(doc))
+        return Group(counts, self._bar, table, transfers)
 
 
 def summary_table(run: dict[str, Any]) -> Table:

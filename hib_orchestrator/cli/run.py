@@ -17,7 +17,7 @@ from hib_orchestrator.errors import ConfigError
 from hib_orchestrator.orchestration.execute import Hooks, RunOptions, RunResult, execute
 from hib_orchestrator.orchestration.junit import write_junit
 from hib_orchestrator.orchestration.progress import RunProgress
-from hib_orchestrator.orchestration.runner import project_root
+from hib_orchestrator.orchestration.runner import progress_dir, project_root
 from hib_orchestrator.policies import load_policies, render_policy
 from hib_orchestrator.settings import Settings, load_settings
 
@@ -102,7 +102,8 @@ def run(
     view: dict[str, LiveView] = {}
 
     def started(run_id: int, progress: RunProgress) -> None:
-        view["v"] = LiveView(console, progress, run_id, f"{opts.playbook} ({progress.total} hosts)")
+        view["v"] = LiveView(console, progress, run_id, f"{opts.playbook} ({progress.total} hosts)",
+                             progress_dir=progress_dir(settings, run_id))
         view["v"].__enter__()
 
     def finished() -> None:
