@@ -31,13 +31,14 @@ def find_snapshot(s: Session, provider: str, run: int | None = None) -> ImageSna
         ConfigError: no such provider or snapshot (bad input, exit 2).
     """
     q = select(ImageSnapshot).where(ImageSnapshot.provider == provider)
+    snap: ImageSnapshot | None
     if run is None:
         snap = s.scalars(
             q.where(ImageSnapshot.status.in_(DONE)).order_by(ImageSnapshot.id.desc()).limit(1)
         ).first()
     else:
-        snap = s.scalars(q.where(ImageSnapshot.run_id == run).order_by(ImageSnapshot.id.desc()))
-        snap = snap.first() or s.scalars(q.where(ImageSnapshot.id == run)).first()
+        by_run = q.where(ImageSnapshot.run_id == run).order_by(ImageSnapshot.id.desc())
+        snap = s.scalars(by_run).first() or s.scalars(q.where(ImageSnapshot.id == run)).first()
     if snap is None:
         which = f"run {run}" if run is not None else "a finished snapshot"
         raise ConfigError(f"no image snapshot of {provider!r} for {which}")

@@ -117,7 +117,8 @@ class Manifest:
                     ImageBlob.md5.in_(wanted[i : i + CHUNK])
                 )
                 for md5, size, sha in s.execute(q):
-                    found[(md5, size)] = sha
+                    if md5 is not None:
+                        found[(md5, size)] = sha
         return found
 
     @_db_call

@@ -92,9 +92,9 @@ class HttpClient:
         if resp.status >= 400:
             body = resp.data[:200] if not stream else b""
             resp.release_conn()
-            err = self._error(resp.status, url, resp.headers, body)
-            err.http_status = resp.status  # type: ignore[attr-defined]
-            raise err
+            error = self._error(resp.status, url, resp.headers, body)
+            error.http_status = resp.status  # type: ignore[attr-defined]
+            raise error
         return resp
 
     def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:

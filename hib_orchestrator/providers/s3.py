@@ -28,7 +28,13 @@ from hib_orchestrator.errors import (
     ProviderError,
     RateLimited,
 )
-from hib_orchestrator.providers.base import ObjectInfo, ProviderContext, optional, require
+from hib_orchestrator.providers.base import (
+    ChecksumKind,
+    ObjectInfo,
+    ProviderContext,
+    optional,
+    require,
+)
 
 CHUNK = 256 * 1024
 _AUTH_CODES = {
@@ -104,7 +110,9 @@ class S3Provider:
             contents = page.get("Contents", [])
             for item in contents:
                 etag = item.get("ETag", "").strip('"')
-                kind = "md5" if etag and "-" not in etag and len(etag) == 32 else "size"
+                kind: ChecksumKind = (
+                    "md5" if etag and "-" not in etag and len(etag) == 32 else "size"
+                )
                 yield ObjectInfo(key=item["Key"], size=int(item["Size"]), etag=etag, kind=kind)
             if not page.get("IsTruncated"):
                 return
