@@ -236,3 +236,45 @@ def test_live_view_on_a_terminal(lab: Lab, tmp_path: Path) -> None:
     assert "Traceback" not in screen
     assert "hosts" in screen and "━" in screen  # the progress bar was drawn
     assert "run " in screen and "successful" in screen
+
+
+def test_second_sigint_aborts_at_once_as_interrupted(lab: Lab, tmp_path: Path) -> None:
+    hosts = hosts_of(lab, "hp_comware")
+    for host in hosts:
+        lab.lab("fault", host, "hang")
+    try:
+        proc = _start(lab, tmp_path, "--platform", "hp_comware", "--timeout", "120", "--json")
+        _wait_for_line(proc, "hib run")
+        time.sleep(3)  # ansible-playbook is up and both hosts hang in their first attempt
+        proc.send_signal(signal.SIGINT)
+        _wait_for_line(proc, "cancel requested")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)  # far below the 120 s device timeout
+    finally:
+        for host in hosts:
+            lab.lab("fault", host, "none")
+    assert proc.returncode == 3, err
+    assert "aborting" in err
+    assert json.loads(out)["status"] == "interrupted"
+    runs = json.loads(lab.hib("runs", "--json", home=tmp_path).stdout)
+    assert runs[0]["status"] == "interrupted"
+
+
+def test_no_secret_reaches_runner_artifacts_db_or_output(lab: Lab, tmp_path: Path) -> None:
+    planted_env = "hibtoken-0f3a9c2d7e11"
+    secrets = [s for s in lab.lab("secrets").stdout.splitlines() if s.strip()]
+    assert len(secrets) > 16
+    env = {**lab.env(tmp_path), "MY_API_TOKEN": planted_env}
+    proc = subprocess.run([HIB, "run", "-i", str(lab.inventory), "--json"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    blobs = [proc.stdout, proc.stderr]
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            blobs.append(path.read_bytes().decode("utf-8", errors="replace"))
+    artifacts = list((tmp_path / "runner").rglob("command"))
+    assert artifacts, "the runner's command artifact should exist (redacted)"
+    everything = "\n".join(blobs)
+    assert planted_env not in everything
+    leaked = [s for s in [*secrets] if s in everything]
+    assert leaked == []
