@@ -33,8 +33,9 @@ def _human_size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-images = typer.Typer(help="Image-host backups in the content-addressed store.",
-                     no_args_is_help=True)
+images = typer.Typer(
+    help="Image-host backups in the content-addressed store.", no_args_is_help=True
+)
 
 
 @images.command("ls")
@@ -50,9 +51,14 @@ def images_ls(
         return
     table = Table("key", "size", "sha256", "first run", "last run", "deleted", box=None)
     for r in rows:
-        table.add_row(r["key"], _human_size(r["size_bytes"]), r["sha256"][:12],
-                      str(r["first_seen_run"]), str(r["last_seen_run"]),
-                      "yes" if r["deleted_upstream"] else "")
+        table.add_row(
+            r["key"],
+            _human_size(r["size_bytes"]),
+            r["sha256"][:12],
+            str(r["first_seen_run"]),
+            str(r["last_seen_run"]),
+            "yes" if r["deleted_upstream"] else "",
+        )
     Console(width=160).print(table)
 
 
@@ -66,12 +72,32 @@ def images_snapshots(
     if as_json:
         _emit(rows)
         return
-    table = Table("id", "run", "provider", "status", "started", "objects", "new", "changed",
-                  "deleted", "failed", box=None)
+    table = Table(
+        "id",
+        "run",
+        "provider",
+        "status",
+        "started",
+        "objects",
+        "new",
+        "changed",
+        "deleted",
+        "failed",
+        box=None,
+    )
     for r in rows:
-        table.add_row(str(r["id"]), str(r["run_id"] or ""), r["provider"], r["status"],
-                      str(r["started_at"])[:19], str(r["objects_total"]), str(r["new"]),
-                      str(r["changed"]), str(r["deleted_upstream"]), str(r["failed"]))
+        table.add_row(
+            str(r["id"]),
+            str(r["run_id"] or ""),
+            r["provider"],
+            r["status"],
+            str(r["started_at"])[:19],
+            str(r["objects_total"]),
+            str(r["new"]),
+            str(r["changed"]),
+            str(r["deleted_upstream"]),
+            str(r["failed"]),
+        )
     Console(width=160).print(table)
 
 
@@ -101,8 +127,10 @@ def verify(
     if as_json:
         _emit(doc)
     else:
-        typer.echo(f"checked {doc['checked']} blobs: {len(doc['corrupt'])} corrupt, "
-                   f"{len(doc['missing'])} missing")
+        typer.echo(
+            f"checked {doc['checked']} blobs: {len(doc['corrupt'])} corrupt, "
+            f"{len(doc['missing'])} missing"
+        )
         for sha in doc["corrupt"]:
             typer.echo(f"corrupt {sha}")
         for sha in doc["missing"]:
@@ -119,13 +147,16 @@ def prune(
 ) -> None:
     """Drop image snapshots outside the policy (per provider) and unreferenced blobs."""
     settings = load_settings()
-    doc = catalog.prune(sessions(settings), open_store(settings), keep_last, keep_daily,
-                        keep_weekly)
+    doc = catalog.prune(
+        sessions(settings), open_store(settings), keep_last, keep_daily, keep_weekly
+    )
     if as_json:
         _emit(doc)
     else:
-        typer.echo(f"removed {doc['snapshots_removed']} snapshots, {doc['blobs_removed']} "
-                   f"blobs ({_human_size(doc['bytes_freed'])} freed)")
+        typer.echo(
+            f"removed {doc['snapshots_removed']} snapshots, {doc['blobs_removed']} "
+            f"blobs ({_human_size(doc['bytes_freed'])} freed)"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -79,7 +79,8 @@ def _ls_row(e: ImageEntry, deleted: bool) -> dict[str, Any]:
         "size_bytes": e.size,
         "sha256": e.blob_sha256,
         "etag": e.etag,
-        "first_seen_run": e.first_seen_run if e.first_seen_run is not None
+        "first_seen_run": e.first_seen_run
+        if e.first_seen_run is not None
         else e.first_seen_snapshot,
         "last_seen_run": e.last_seen_run if e.last_seen_run is not None else e.last_seen_snapshot,
         "deleted_upstream": deleted,
@@ -104,8 +105,10 @@ def restore(
     """``hib images restore``: write a snapshot's objects under ``dest`` as key paths."""
     with sessions() as s:
         snap = find_snapshot(s, provider, run)
-        items = [(e.key, e.blob_sha256, e.size) for e in s.scalars(
-            select(ImageEntry).where(_present(snap)))]
+        items = [
+            (e.key, e.blob_sha256, e.size)
+            for e in s.scalars(select(ImageEntry).where(_present(snap)))
+        ]
     files = total = 0
     for key, sha, size in items:
         target = dest / safe_relpath(key)
@@ -219,8 +222,22 @@ def list_snapshots(
     q = select(ImageSnapshot).order_by(ImageSnapshot.id.desc())
     if provider:
         q = q.where(ImageSnapshot.provider == provider)
-    cols = ("id", "run_id", "provider", "provider_type", "status", "started_at", "finished_at",
-            "objects_total", "new", "changed", "unchanged", "deleted_upstream", "failed", "bytes",
-            "error_code")
+    cols = (
+        "id",
+        "run_id",
+        "provider",
+        "provider_type",
+        "status",
+        "started_at",
+        "finished_at",
+        "objects_total",
+        "new",
+        "changed",
+        "unchanged",
+        "deleted_upstream",
+        "failed",
+        "bytes",
+        "error_code",
+    )
     with sessions() as s:
         return [{c: getattr(snap, c) for c in cols} for snap in s.scalars(q)]

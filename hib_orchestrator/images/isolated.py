@@ -38,14 +38,20 @@ def backup_isolated(
     from hib_orchestrator.images.transfer import BackupResult
 
     request = {
-        "host": host, "provider": provider_type, "settings": dict(provider_settings),
-        "workers": workers, "rate_limit": rate_limit, "attempts": attempts,
+        "host": host,
+        "provider": provider_type,
+        "settings": dict(provider_settings),
+        "workers": workers,
+        "rate_limit": rate_limit,
+        "attempts": attempts,
     }
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "hib_orchestrator.images.isolated"],
             input=json.dumps(request, default=str).encode(),
-            capture_output=True, timeout=timeout, check=False,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired as err:
         raise StoreError(f"image backup of {host} did not finish within {timeout}s") from err
@@ -56,7 +62,8 @@ def backup_isolated(
         raise StoreError(f"image backup of {host} exited {proc.returncode}: {tail}") from err
     if "raise" in doc:
         cls = {"BAD_CONFIG": ConfigError, "UNSUPPORTED_PROVIDER": UnsupportedProvider}.get(
-            doc["raise"]["code"], HibError)
+            doc["raise"]["code"], HibError
+        )
         raise cls(doc["raise"]["message"], host=host)
     return BackupResult(**doc["result"])
 

@@ -97,9 +97,13 @@ class Manifest:
     def known(self) -> dict[str, Known]:
         """Latest version per key for this provider."""
         e = ImageEntry
-        rows = select(
-            e.id, e.key, e.size, e.etag, e.blob_sha256, e.last_seen_snapshot, e.deleted_upstream
-        ).where(e.provider == self.provider).order_by(e.id)
+        rows = (
+            select(
+                e.id, e.key, e.size, e.etag, e.blob_sha256, e.last_seen_snapshot, e.deleted_upstream
+            )
+            .where(e.provider == self.provider)
+            .order_by(e.id)
+        )
         with self.sessions() as s:
             return {
                 key: Known(id_, size, etag, blob, last, bool(deleted))

@@ -329,9 +329,7 @@ class _Run:
 
     def _report(self) -> None:
         if self.options.progress is not None:
-            self.options.progress(
-                Progress(self.host, self.done, self.total, self.result.bytes)
-            )
+            self.options.progress(Progress(self.host, self.done, self.total, self.result.bytes))
 
     def _fetch(self, obj: ObjectInfo) -> WrittenBlob:
         def once() -> WrittenBlob:
@@ -392,4 +390,3 @@ def _provider_lock(store: BlobStore, host: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-

@@ -29,14 +29,16 @@ class LocalProvider:
         """Walk the folder (sorted, symlinks not followed)."""
         if not self.root.is_dir():
             raise NotFound(f"folder {self.root} does not exist")
-        for dirpath, dirnames, filenames in os.walk(self.root):
+        root = str(self.root).rstrip(os.sep) + os.sep
+        for dirpath, dirnames, _ in os.walk(root):
             dirnames.sort()
-            for name in sorted(filenames):
-                full = os.path.join(dirpath, name)
-                st = os.lstat(full)
-                if not os.path.isfile(full) or os.path.islink(full):
-                    continue
-                key = Path(full).relative_to(self.root).as_posix()
+            with os.scandir(dirpath) as entries:
+                files = sorted(
+                    (e for e in entries if e.is_file(follow_symlinks=False)), key=lambda e: e.name
+                )
+            for entry in files:
+                st = entry.stat(follow_symlinks=False)
+                key = entry.path[len(root) :].replace(os.sep, "/")
                 yield ObjectInfo(key=key, size=st.st_size, etag=str(st.st_mtime_ns), kind="size")
 
     def iter_bytes(self, obj: ObjectInfo) -> Iterator[bytes]:

@@ -65,8 +65,9 @@ class S3Provider:
             import boto3
             from botocore.config import Config
         except ImportError as err:  # pragma: no cover - extra not installed
-            raise ConfigError(f"provider {self.name!r} needs boto3: pip install "
-                              f"'hib-orchestrator[{self.name}]'") from err
+            raise ConfigError(
+                f"provider {self.name!r} needs boto3: pip install 'hib-orchestrator[{self.name}]'"
+            ) from err
         merged = {**self.defaults, **{k: v for k, v in settings.items() if v not in (None, "")}}
         self.bucket = require(merged, "bucket", self.name)
         self.prefix = optional(merged, "prefix")
@@ -99,7 +100,9 @@ class S3Provider:
     def list_objects(self) -> Iterator[ObjectInfo]:
         """Flat paged listing (v2 continuation tokens, or v1 markers for COS-like stores)."""
         kwargs: dict[str, Any] = {
-            "Bucket": self.bucket, "Prefix": self.prefix, "MaxKeys": self.page_size
+            "Bucket": self.bucket,
+            "Prefix": self.prefix,
+            "MaxKeys": self.page_size,
         }
         while True:
             self.limiter.acquire()

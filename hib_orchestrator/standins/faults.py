@@ -86,8 +86,9 @@ class FaultMiddleware:
                         raise ValueError(f"unknown fault kind {one.get('kind')!r}")
                     self.faults.append(Fault(**{**one, "kind": str(one["kind"])}))
         body = json.dumps(doc).encode()
-        start_response("200 OK", [("Content-Type", "application/json"),
-                                  ("Content-Length", str(len(body)))])
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
         return [body]
 
     def _inject(

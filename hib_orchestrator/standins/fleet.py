@@ -55,7 +55,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def start(directory: str | Path, seed: int = 0, timeout: float = 60.0) -> dict[str, dict[str, Any]]:
+def start(
+    directory: str | Path, seed: int | str = 0, timeout: float = 60.0
+) -> dict[str, dict[str, Any]]:
     """Start the stand-ins in the background (unless running); returns the inventory hosts."""
     directory = Path(directory)
     state = _read_state(directory)
@@ -65,9 +67,18 @@ def start(directory: str | Path, seed: int = 0, timeout: float = 60.0) -> dict[s
     _state_path(directory).unlink(missing_ok=True)
     log = (directory / "standins.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hib_orchestrator.standins.fleet", str(directory), "--seed",
-         str(seed)],
-        stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "hib_orchestrator.standins.fleet",
+            str(directory),
+            "--seed",
+            str(seed),
+        ],
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     log.close()
     deadline = time.monotonic() + timeout
@@ -76,8 +87,9 @@ def start(directory: str | Path, seed: int = 0, timeout: float = 60.0) -> dict[s
         if state:
             return dict(state["hosts"])
         if proc.poll() is not None:
-            raise RuntimeError(f"provider stand-ins exited ({proc.returncode}); see "
-                               f"{directory / 'standins.log'}")
+            raise RuntimeError(
+                f"provider stand-ins exited ({proc.returncode}); see {directory / 'standins.log'}"
+            )
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"provider stand-ins did not start within {timeout:g}s")
@@ -127,8 +139,12 @@ def servers(directory: str | Path) -> dict[str, str]:
 
 
 # -- the background process ------------------------------------------------------------------
-def _images(rng: random.Random, n: int, folders: list[str], shared: dict[str, bytes],
-            ) -> dict[str, bytes]:
+def _images(
+    rng: random.Random,
+    n: int,
+    folders: list[str],
+    shared: dict[str, bytes],
+) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for i in range(n):
         folder = folders[i % len(folders)]
@@ -154,7 +170,7 @@ def _serve_app(app: WSGIApp, handler: Any = None) -> tuple[Any, FaultMiddleware]
     return server, wrapped
 
 
-def serve(directory: Path, seed: int) -> None:
+def serve(directory: Path, seed: int | str) -> None:
     """Run every stand-in until SIGTERM (the body of the background process)."""
     from moto.server import MotoRequestHandler
 
@@ -164,7 +180,8 @@ def serve(directory: Path, seed: int) -> None:
     from hib_orchestrator.standins.smms import SmmsApp
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    rng = random.Random(seed)
+    # Integers and strings (``hib lab up --seed``) are both deterministic seeds.
+    rng = random.Random(int(seed) if str(seed).isdigit() else str(seed))
     pool = [image(rng) for _ in range(3)]
     shared = {f"shared-{i}{ext}": data for i, (ext, data) in enumerate(pool)}
     sec = {
@@ -182,12 +199,13 @@ def serve(directory: Path, seed: int) -> None:
     s3_server, _ = _serve_app(s3_app(sec["s3_key"]), MotoRequestHandler)
     servers["s3"] = s3 = f"http://127.0.0.1:{s3_server.port}"
     folders = ["2023/01", "2024/01", "albums/trip/day1", ""]
-    seed_bucket(s3, sec["s3_key"], sec["s3_secret"], S3_BUCKET,
-                _images(rng, 40, folders, shared))
-    seed_bucket(s3, sec["s3_key"], sec["s3_secret"], OSS_BUCKET,
-                _images(rng, 10, ["oss/a", "oss/b"], {}))
-    seed_bucket(s3, sec["s3_key"], sec["s3_secret"], COS_BUCKET,
-                _images(rng, 10, ["cos/a", "cos/b"], {}))
+    seed_bucket(s3, sec["s3_key"], sec["s3_secret"], S3_BUCKET, _images(rng, 40, folders, shared))
+    seed_bucket(
+        s3, sec["s3_key"], sec["s3_secret"], OSS_BUCKET, _images(rng, 10, ["oss/a", "oss/b"], {})
+    )
+    seed_bucket(
+        s3, sec["s3_key"], sec["s3_secret"], COS_BUCKET, _images(rng, 10, ["cos/a", "cos/b"], {})
+    )
 
     gh_root = directory / "github"
     bare = gh_root / "lab" / "imagebed.git"
@@ -198,8 +216,9 @@ def serve(directory: Path, seed: int) -> None:
     servers["github"] = gh_app.base_url = f"http://127.0.0.1:{gh_server.port}"
 
     smms_imgs = _images(rng, 25, ["2024/05/01", "2024/05/02", "2024/06/11"], shared)
-    smms_app = SmmsApp(sec["smms_token"], {k: (k.rsplit("/", 1)[-1], v) for k, v in
-                                           smms_imgs.items()}, "")
+    smms_app = SmmsApp(
+        sec["smms_token"], {k: (k.rsplit("/", 1)[-1], v) for k, v in smms_imgs.items()}, ""
+    )
     smms_server, _ = _serve_app(smms_app)
     servers["smms"] = smms_app.base_url = f"http://127.0.0.1:{smms_server.port}"
 
@@ -207,9 +226,14 @@ def serve(directory: Path, seed: int) -> None:
     for i in range(60):
         ext, data = image(rng)
         imgur_imgs[f"Im{rng.randbytes(3).hex()}{i:02d}"] = (ext, f"photo{i % 7}{ext}", data)
-    imgur_app = ImgurApp(access_token=sec["imgur_access"], refresh_token=sec["imgur_refresh"],
-                         client_id=sec["imgur_client_id"],
-                         client_secret=sec["imgur_client_secret"], images=imgur_imgs, base_url="")
+    imgur_app = ImgurApp(
+        access_token=sec["imgur_access"],
+        refresh_token=sec["imgur_refresh"],
+        client_id=sec["imgur_client_id"],
+        client_secret=sec["imgur_client_secret"],
+        images=imgur_imgs,
+        base_url="",
+    )
     imgur_server, _ = _serve_app(imgur_app)
     servers["imgur"] = imgur_app.base_url = f"http://127.0.0.1:{imgur_server.port}"
 
@@ -219,8 +243,14 @@ def serve(directory: Path, seed: int) -> None:
         (local / key).write_bytes(data)
 
     hosts = _hosts(servers, sec, bare, local)
-    state = {"pid": os.getpid(), "seed": seed, "servers": servers, "hosts": hosts,
-             "secrets": sorted(sec.values()), "github_bare": str(bare)}
+    state = {
+        "pid": os.getpid(),
+        "seed": seed,
+        "servers": servers,
+        "hosts": hosts,
+        "secrets": sorted(sec.values()),
+        "github_bare": str(bare),
+    }
     tmp = _state_path(directory).with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=2))
     os.replace(tmp, _state_path(directory))
@@ -233,31 +263,66 @@ def serve(directory: Path, seed: int) -> None:
         server.shutdown()
 
 
-def _hosts(servers: dict[str, str], sec: dict[str, str], bare: Path, local: Path,
-           ) -> dict[str, dict[str, Any]]:
-    s3_common = {"hib_endpoint": servers["s3"], "hib_access_key_id": sec["s3_key"],
-                 "hib_secret_access_key": sec["s3_secret"], "hib_addressing_style": "path",
-                 "ansible_connection": "local"}
+def _hosts(
+    servers: dict[str, str],
+    sec: dict[str, str],
+    bare: Path,
+    local: Path,
+) -> dict[str, dict[str, Any]]:
+    s3_common = {
+        "hib_endpoint": servers["s3"],
+        "hib_access_key_id": sec["s3_key"],
+        "hib_secret_access_key": sec["s3_secret"],
+        "hib_addressing_style": "path",
+        "ansible_connection": "local",
+    }
     return {
-        "s3-001": {"hib_provider": "s3", "hib_bucket": S3_BUCKET, "hib_region": "us-east-1",
-                   **s3_common},
+        "s3-001": {
+            "hib_provider": "s3",
+            "hib_bucket": S3_BUCKET,
+            "hib_region": "us-east-1",
+            **s3_common,
+        },
         "oss-001": {"hib_provider": "oss", "hib_bucket": OSS_BUCKET, **s3_common},
         "cos-001": {"hib_provider": "cos", "hib_bucket": COS_BUCKET, **s3_common},
-        "github-001": {"hib_provider": "github", "hib_repo": GITHUB_REPO, "hib_mode": "mirror",
-                       "hib_url": str(bare), "hib_branch": "main", "hib_token": sec["gh_token"],
-                       "ansible_connection": "local"},
-        "github-002": {"hib_provider": "github", "hib_repo": GITHUB_REPO, "hib_mode": "api",
-                       "hib_api": servers["github"], "hib_branch": "main",
-                       "hib_token": sec["gh_token"], "ansible_connection": "local"},
-        "smms-001": {"hib_provider": "smms", "hib_endpoint": servers["smms"],
-                     "hib_token": sec["smms_token"], "ansible_connection": "local"},
-        "imgur-001": {"hib_provider": "imgur", "hib_api": servers["imgur"],
-                      "hib_client_id": sec["imgur_client_id"],
-                      "hib_client_secret": sec["imgur_client_secret"],
-                      "hib_refresh_token": sec["imgur_refresh"],
-                      "hib_access_token": sec["imgur_access"], "ansible_connection": "local"},
-        "local-001": {"hib_provider": "local", "hib_path": str(local),
-                      "ansible_connection": "local"},
+        "github-001": {
+            "hib_provider": "github",
+            "hib_repo": GITHUB_REPO,
+            "hib_mode": "mirror",
+            "hib_url": str(bare),
+            "hib_branch": "main",
+            "hib_token": sec["gh_token"],
+            "ansible_connection": "local",
+        },
+        "github-002": {
+            "hib_provider": "github",
+            "hib_repo": GITHUB_REPO,
+            "hib_mode": "api",
+            "hib_api": servers["github"],
+            "hib_branch": "main",
+            "hib_token": sec["gh_token"],
+            "ansible_connection": "local",
+        },
+        "smms-001": {
+            "hib_provider": "smms",
+            "hib_endpoint": servers["smms"],
+            "hib_token": sec["smms_token"],
+            "ansible_connection": "local",
+        },
+        "imgur-001": {
+            "hib_provider": "imgur",
+            "hib_api": servers["imgur"],
+            "hib_client_id": sec["imgur_client_id"],
+            "hib_client_secret": sec["imgur_client_secret"],
+            "hib_refresh_token": sec["imgur_refresh"],
+            "hib_access_token": sec["imgur_access"],
+            "ansible_connection": "local",
+        },
+        "local-001": {
+            "hib_provider": "local",
+            "hib_path": str(local),
+            "ansible_connection": "local",
+        },
     }
 
 
@@ -265,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m hib_orchestrator.standins.fleet DIR [--seed S]``."""
     parser = argparse.ArgumentParser(description="hib provider stand-ins")
     parser.add_argument("directory", type=Path)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", default="0")
     args = parser.parse_args(argv)
     args.directory.mkdir(parents=True, exist_ok=True)
     serve(args.directory, args.seed)

@@ -119,9 +119,12 @@ class GithubApp:
                 entry["size"] = int(size)
             entries.append(entry)
         truncated = recursive and len(entries) > self.truncate_at
-        doc = {"sha": tree_sha, "url": f"{self.base_url}/trees/{tree_sha}",
-               "tree": entries[: self.truncate_at] if truncated else entries,
-               "truncated": truncated}
+        doc = {
+            "sha": tree_sha,
+            "url": f"{self.base_url}/trees/{tree_sha}",
+            "tree": entries[: self.truncate_at] if truncated else entries,
+            "truncated": truncated,
+        }
         return self._json(start_response, "200 OK", doc)
 
     def _blob(
@@ -132,19 +135,38 @@ class GithubApp:
         except RuntimeError:
             return self._json(start_response, "404 Not Found", {"message": "Not Found"})
         if raw:
-            start_response("200 OK", [("Content-Type", "application/octet-stream"),
-                                      ("Content-Length", str(len(data))), *self._rate()])
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "application/octet-stream"),
+                    ("Content-Length", str(len(data))),
+                    *self._rate(),
+                ],
+            )
             return [data]
-        doc = {"sha": sha, "size": len(data), "encoding": "base64",
-               "content": base64.b64encode(data).decode()}
+        doc = {
+            "sha": sha,
+            "size": len(data),
+            "encoding": "base64",
+            "content": base64.b64encode(data).decode(),
+        }
         return self._json(start_response, "200 OK", doc)
 
     def _rate(self) -> list[tuple[str, str]]:
-        return [("X-RateLimit-Limit", "5000"), ("X-RateLimit-Remaining", str(self.remaining)),
-                ("X-RateLimit-Reset", str(int(time.time()) + 3600))]
+        return [
+            ("X-RateLimit-Limit", "5000"),
+            ("X-RateLimit-Remaining", str(self.remaining)),
+            ("X-RateLimit-Reset", str(int(time.time()) + 3600)),
+        ]
 
     def _json(self, start_response: Callable[..., Any], status: str, doc: Any) -> list[bytes]:
         body = json.dumps(doc).encode()
-        start_response(status, [("Content-Type", "application/json"),
-                                ("Content-Length", str(len(body))), *self._rate()])
+        start_response(
+            status,
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                *self._rate(),
+            ],
+        )
         return [body]

@@ -37,8 +37,9 @@ def jpeg(rng: random.Random) -> bytes:
     sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
     # One-symbol Huffman tables: DC category 0 and AC end-of-block, both coded as bit "0".
     counts = b"\x01" + b"\x00" * 15
-    dht = b"".join(b"\xff\xc4" + struct.pack(">H", 20) + cls + counts + b"\x00"
-                   for cls in (b"\x00", b"\x10"))
+    dht = b"".join(
+        b"\xff\xc4" + struct.pack(">H", 20) + cls + counts + b"\x00" for cls in (b"\x00", b"\x10")
+    )
     sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x00\x3f\x00"
     com = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
     return _SOI + com + dqt + sof + dht + sos + b"\x3f" + _EOI

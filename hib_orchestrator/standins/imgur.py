@@ -63,14 +63,22 @@ class ImgurApp:
         if path == "/oauth2/token" and method == "POST":
             return self._token(environ, start_response)
         if not self._authorized(environ):
-            doc = {"data": {"error": "The access token provided is invalid.", "request": path,
-                            "method": method}, "success": False, "status": 401}
+            doc = {
+                "data": {
+                    "error": "The access token provided is invalid.",
+                    "request": path,
+                    "method": method,
+                },
+                "success": False,
+                "status": 401,
+            }
             return self._json(start_response, "401 Unauthorized", doc)
         with self.lock:
             self.credits = max(0, self.credits - 1)
         if path == "/3/credits":
-            return self._json(start_response, "200 OK", {"data": self._credits(), "success": True,
-                                                         "status": 200})
+            return self._json(
+                start_response, "200 OK", {"data": self._credits(), "success": True, "status": 200}
+            )
         if path.startswith("/3/account/me/images"):
             page = int(path.rstrip("/").rsplit("/", 1)[-1]) if path.count("/") > 4 else 0
             return self._page(start_response, page)
@@ -99,28 +107,48 @@ class ImgurApp:
         token = secrets.token_hex(20)
         with self.lock:
             self.tokens[token] = time.time() + 3600
-        return self._json(start_response, "200 OK", {
-            "access_token": token, "expires_in": 3600, "token_type": "bearer",
-            "refresh_token": self.refresh_token, "account_username": "hib-lab",
-        })
+        return self._json(
+            start_response,
+            "200 OK",
+            {
+                "access_token": token,
+                "expires_in": 3600,
+                "token_type": "bearer",
+                "refresh_token": self.refresh_token,
+                "account_username": "hib-lab",
+            },
+        )
 
     def _page(self, start_response: Callable[..., Any], page: int) -> Iterable[bytes]:
         ids = sorted(self.images)
         data = []
         for image_id in ids[page * PER_PAGE : (page + 1) * PER_PAGE]:
             ext, name, blob = self.images[image_id]
-            data.append({
-                "id": image_id, "title": None, "description": None, "datetime": 1700000000,
-                "type": "image/jpeg" if ext == ".jpg" else "image/png", "animated": False,
-                "width": 32, "height": 32, "size": len(blob), "views": 0, "bandwidth": 0,
-                "name": name, "link": f"{self.base_url}/i/{image_id}{ext}",
-            })
+            data.append(
+                {
+                    "id": image_id,
+                    "title": None,
+                    "description": None,
+                    "datetime": 1700000000,
+                    "type": "image/jpeg" if ext == ".jpg" else "image/png",
+                    "animated": False,
+                    "width": 32,
+                    "height": 32,
+                    "size": len(blob),
+                    "views": 0,
+                    "bandwidth": 0,
+                    "name": name,
+                    "link": f"{self.base_url}/i/{image_id}{ext}",
+                }
+            )
         return self._json(start_response, "200 OK", {"data": data, "success": True, "status": 200})
 
     def _credits(self) -> dict[str, int]:
         return {
-            "UserLimit": self.limit, "UserRemaining": self.credits,
-            "UserReset": int(time.time()) + 3600, "ClientLimit": self.limit,
+            "UserLimit": self.limit,
+            "UserRemaining": self.credits,
+            "UserReset": int(time.time()) + 3600,
+            "ClientLimit": self.limit,
             "ClientRemaining": self.credits,
         }
 
@@ -128,7 +156,8 @@ class ImgurApp:
         body = json.dumps(doc).encode()
         c = self._credits()
         headers = [
-            ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
             ("X-RateLimit-UserLimit", str(c["UserLimit"])),
             ("X-RateLimit-UserRemaining", str(c["UserRemaining"])),
             ("X-RateLimit-UserReset", str(c["UserReset"])),

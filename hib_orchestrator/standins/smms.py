@@ -37,7 +37,9 @@ class SmmsApp:
             return _send(start_response, "404 Not Found", b"{}", "application/json")
         if environ.get("HTTP_AUTHORIZATION", "") != self.token:
             doc: dict[str, Any] = {
-                "success": False, "code": "unauthorized", "message": "Unauthorized.",
+                "success": False,
+                "code": "unauthorized",
+                "message": "Unauthorized.",
             }
             return _json(start_response, doc)
         page = int(parse_qs(environ.get("QUERY_STRING", "")).get("page", ["1"])[0])
@@ -45,17 +47,29 @@ class SmmsApp:
         total = max(1, math.ceil(len(keys) / PER_PAGE))
         data = [self._item(k) for k in keys[(page - 1) * PER_PAGE : page * PER_PAGE]]
         doc = {
-            "success": True, "code": "success", "message": "Get list success.", "data": data,
-            "CurrentPage": page, "TotalPages": total, "PerPage": PER_PAGE, "Count": len(data),
+            "success": True,
+            "code": "success",
+            "message": "Get list success.",
+            "data": data,
+            "CurrentPage": page,
+            "TotalPages": total,
+            "PerPage": PER_PAGE,
+            "Count": len(data),
         }
         return _json(start_response, doc)
 
     def _item(self, key: str) -> dict[str, Any]:
         filename, data = self.images[key]
         return {
-            "width": 32, "height": 32, "filename": filename, "storename": key.rsplit("/", 1)[-1],
-            "size": len(data), "path": "/" + key, "hash": "del" + str(abs(hash(key)))[:12],
-            "url": f"{self.base_url}/i/{key}", "delete": f"{self.base_url}/delete/x",
+            "width": 32,
+            "height": 32,
+            "filename": filename,
+            "storename": key.rsplit("/", 1)[-1],
+            "size": len(data),
+            "path": "/" + key,
+            "hash": "del" + str(abs(hash(key)))[:12],
+            "url": f"{self.base_url}/i/{key}",
+            "delete": f"{self.base_url}/delete/x",
             "page": f"{self.base_url}/i/{key}",
         }
 

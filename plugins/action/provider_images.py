@@ -34,8 +34,14 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 #: Host variables that tune the engine or belong to other modules, not provider settings.
 NOT_SETTINGS = {
-    "hib_provider", "hib_workers", "hib_rate_limit", "hib_retries", "hib_platform",
-    "hib_enable_secret", "hib_timeout", "hib_status",
+    "hib_provider",
+    "hib_workers",
+    "hib_rate_limit",
+    "hib_retries",
+    "hib_platform",
+    "hib_enable_secret",
+    "hib_timeout",
+    "hib_status",
 }
 DEFAULT_WORKERS = 8
 DEFAULT_RETRIES = 4
@@ -51,11 +57,19 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         """Validate, call ``backup_host``, shape the result."""
         task_vars = task_vars or {}
-        result: dict[str, Any] = {"hib_kind": "provider", "changed": False, "commit": None,
-                                  "sha256": None}
+        result: dict[str, Any] = {
+            "hib_kind": "provider",
+            "changed": False,
+            "commit": None,
+            "sha256": None,
+        }
         if IMPORT_ERROR is not None:
-            return {**result, "failed": True, "error_code": "INTERNAL",
-                    "msg": f"hib_orchestrator is not importable: {IMPORT_ERROR}"}
+            return {
+                **result,
+                "failed": True,
+                "error_code": "INTERNAL",
+                "msg": f"hib_orchestrator is not importable: {IMPORT_ERROR}",
+            }
         if cancel_requested():  # `hib run` was canceled: start no new host
             return {**result, **canceled_result("provider")}
         _, args = self.validate_argument_spec(ARGUMENT_SPEC)
@@ -63,8 +77,12 @@ class ActionModule(ActionBase):
         try:
             provider = args.get("provider") or self._var(task_vars, "hib_provider")
             if not provider:
-                return {**result, "failed": True, "error_code": "BAD_CONFIG",
-                        "msg": f"{host}: no provider: set hib_provider"}
+                return {
+                    **result,
+                    "failed": True,
+                    "error_code": "BAD_CONFIG",
+                    "msg": f"{host}: no provider: set hib_provider",
+                }
             if self._task.check_mode:
                 return {**result, "msg": "check mode: nothing downloaded"}
             # A fresh interpreter: forked workers must not open the controller's SQLite DB.
@@ -120,8 +138,12 @@ def _shape(outcome: Any) -> dict[str, Any]:
     }
     counts = outcome.objects()
     if outcome.error_code:
-        shaped.update(failed=True, error_code=outcome.error_code, msg=outcome.error_message,
-                      failures=outcome.failures)
+        shaped.update(
+            failed=True,
+            error_code=outcome.error_code,
+            msg=outcome.error_message,
+            failures=outcome.failures,
+        )
         return shaped
     shaped["msg"] = (
         f"{counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged, "

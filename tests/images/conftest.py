@@ -62,15 +62,22 @@ class Runner:
         """Paths of GETs whose path contains ``marker`` (object downloads)."""
         return [p for m, p in self.standins.requests(server) if m == "GET" and marker in p]
 
-    def run(self, host: str, *, name: str | None = None, attempts: int = 4,
-            **overrides: object) -> BackupResult:
+    def run(
+        self, host: str, *, name: str | None = None, attempts: int = 4, **overrides: object
+    ) -> BackupResult:
         provider, settings = self.standins.provider(host)
         settings.update(overrides)
         options = BackupOptions(
             workers=4, retry=RetryPolicy(attempts=attempts, base=0.05, sleep=self._sleep)
         )
-        return backup(name or host, provider, settings, store=self.store,
-                      sessions=self.sessions, options=options)
+        return backup(
+            name or host,
+            provider,
+            settings,
+            store=self.store,
+            sessions=self.sessions,
+            options=options,
+        )
 
 
 @pytest.fixture

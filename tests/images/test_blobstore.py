@@ -51,8 +51,12 @@ def test_failing_stream_leaves_no_part(tmp_path) -> None:  # type: ignore[no-unt
 def test_parts_of_dead_writers_are_cleaned_but_live_ones_kept(tmp_path) -> None:  # type: ignore[no-untyped-def]
     store = BlobStore(tmp_path)
     store.tmp.mkdir(parents=True)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (store.tmp / f"{dead}-1-1.part").write_bytes(b"x")
     mine = store.tmp / f"{os.getpid()}-1-1.part"
     mine.write_bytes(b"y")

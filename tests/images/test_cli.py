@@ -19,14 +19,22 @@ def test_ls_restore_verify_prune(runner, capsys, tmp_path) -> None:  # type: ign
 
     code, rows = _json(capsys, ["images", "ls", "smms-001", "--json"])
     assert code == 0 and len(rows) == 28
-    assert set(rows[0]) >= {"key", "size_bytes", "sha256", "first_seen_run", "last_seen_run",
-                            "deleted_upstream"}
-    code, old = _json(capsys, ["images", "ls", "smms-001", "--snapshot",
-                               str(first.snapshot_id), "--json"])
+    assert set(rows[0]) >= {
+        "key",
+        "size_bytes",
+        "sha256",
+        "first_seen_run",
+        "last_seen_run",
+        "deleted_upstream",
+    }
+    code, old = _json(
+        capsys, ["images", "ls", "smms-001", "--snapshot", str(first.snapshot_id), "--json"]
+    )
     assert code == 0 and {r["key"] for r in old} == {r["key"] for r in rows}
 
-    code, doc = _json(capsys, ["images", "restore", "smms-001", "--to", str(tmp_path / "r"),
-                               "--json"])
+    code, doc = _json(
+        capsys, ["images", "restore", "smms-001", "--to", str(tmp_path / "r"), "--json"]
+    )
     assert code == 0 and doc == {"files": 28, "bytes": sum(r["size_bytes"] for r in rows)}
     assert (tmp_path / "r" / rows[0]["key"]).stat().st_size == rows[0]["size_bytes"]
 

@@ -72,9 +72,13 @@ def test_restore_reproduces_a_bucket_byte_for_byte(runner, standins, tmp_path) -
     doc = catalog.restore(runner.sessions, runner.store, "s3-001", out)
     _, s = standins.provider("s3-001")
     client = boto3.session.Session().client(
-        "s3", endpoint_url=s["endpoint"], aws_access_key_id=s["access_key_id"],
-        aws_secret_access_key=s["secret_access_key"], region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}))
+        "s3",
+        endpoint_url=s["endpoint"],
+        aws_access_key_id=s["access_key_id"],
+        aws_secret_access_key=s["secret_access_key"],
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
     keys = [o["Key"] for o in client.list_objects_v2(Bucket=s["bucket"])["Contents"]]
     assert doc["files"] == len(keys) == 43
     for key in keys:

@@ -32,9 +32,21 @@ def _play(inventory: Path, results: Path, home: Path) -> subprocess.CompletedPro
     bin_dir = str(Path(os.sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     return subprocess.run(
-        [f"{bin_dir}/ansible-playbook", "-i", str(inventory), str(PLAYBOOK), "-v",
-         "-e", f"results_dir={results}"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+        [
+            f"{bin_dir}/ansible-playbook",
+            "-i",
+            str(inventory),
+            str(PLAYBOOK),
+            "-v",
+            "-e",
+            f"results_dir={results}",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -43,7 +55,9 @@ def _results(directory: Path) -> dict[str, dict]:  # type: ignore[type-arg]
 
 
 def test_playbook_backs_up_reports_and_never_leaks_credentials(
-    standins, inventory, tmp_path  # type: ignore[no-untyped-def]
+    standins,
+    inventory,
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     home = tmp_path / "hib"
     first = _play(inventory, tmp_path / "r1", home)

@@ -16,8 +16,14 @@ from hib_orchestrator.standins.github import GithubApp, commit_files
 def own_repo(tmp_path, standins) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
     """A private bare repo (tests here change it) plus an API server over it."""
     bare = tmp_path / "gh" / "me" / "pics.git"
-    commit_files(bare, {"2023/a.png": b"\x89PNG 2023 a", "2024/a.png": b"\x89PNG 2024 a!",
-                        "deep/er/x.jpg": b"\xff\xd8 x"})
+    commit_files(
+        bare,
+        {
+            "2023/a.png": b"\x89PNG 2023 a",
+            "2024/a.png": b"\x89PNG 2024 a!",
+            "deep/er/x.jpg": b"\xff\xd8 x",
+        },
+    )
     app = GithubApp(tmp_path / "gh", "tok-for-tests-123", "", truncate_at=2)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.base_url = f"http://127.0.0.1:{server.port}"
@@ -50,8 +56,9 @@ def test_mirror_tracks_changes_deletions_and_basename_collisions(runner, own_rep
     base = {"repo": "me/pics", "url": own_repo["bare"]}
     first = runner.run("github-001", name="gh-own", **base)
     assert first.new == 3
-    commit_files(own_repo["bare"], {"2024/a.png": b"\x89PNG 2024 a, edited"},
-                 remove=["deep/er/x.jpg"])
+    commit_files(
+        own_repo["bare"], {"2024/a.png": b"\x89PNG 2024 a, edited"}, remove=["deep/er/x.jpg"]
+    )
     second = runner.run("github-001", name="gh-own", **base)
     assert (second.new, second.changed, second.unchanged, second.deleted_upstream) == (0, 1, 1, 1)
 
@@ -66,8 +73,13 @@ def test_api_full_then_no_change_downloads_no_blob(runner, standins) -> None:  #
 
 
 def test_api_walks_subtrees_when_the_recursive_tree_is_truncated(runner, own_repo) -> None:  # type: ignore[no-untyped-def]
-    result = runner.run("github-002", name="gh-api-own", repo="me/pics", api=own_repo["api"],
-                        token="tok-for-tests-123")
+    result = runner.run(
+        "github-002",
+        name="gh-api-own",
+        repo="me/pics",
+        api=own_repo["api"],
+        token="tok-for-tests-123",
+    )
     assert (result.status, result.new) == ("ok", 3)
 
 
@@ -89,6 +101,10 @@ def test_mirror_of_missing_repository_is_not_found(runner, tmp_path) -> None:  #
 
 
 def test_git_is_real(own_repo) -> None:  # type: ignore[no-untyped-def]
-    out = subprocess.run(["git", "-C", own_repo["bare"], "ls-tree", "-r", "--name-only", "main"],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        ["git", "-C", own_repo["bare"], "ls-tree", "-r", "--name-only", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert sorted(out) == ["2023/a.png", "2024/a.png", "deep/er/x.jpg"]

@@ -13,8 +13,11 @@ from hib_orchestrator.standins.control import StandIns
 def _client(standins: StandIns):  # type: ignore[no-untyped-def]
     _, s = standins.provider("s3-001")
     return boto3.session.Session().client(
-        "s3", endpoint_url=s["endpoint"], aws_access_key_id=s["access_key_id"],
-        aws_secret_access_key=s["secret_access_key"], region_name="us-east-1",
+        "s3",
+        endpoint_url=s["endpoint"],
+        aws_access_key_id=s["access_key_id"],
+        aws_secret_access_key=s["secret_access_key"],
+        region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}),
     )
 
