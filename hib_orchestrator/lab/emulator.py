@@ -128,6 +128,9 @@ class CliSession:
             body = self._fetch(plat.config_commands[doc])
             lines = body.split("\n") + list(plat.trailer)
             return self._reply(lines, config=True, paged=self.paging)
+        shown = match_command(text, list(plat.show_commands), abbrev)
+        if shown is not None:
+            return self._reply(plat.show_commands[shown].format(host=self.dev.host).split("\n"))
         return self._reply(self._reject(text))
 
     def _may_configure(self) -> bool:

@@ -38,6 +38,8 @@ class Platform:
         abbreviations: words may be shortened (``sh run``), as on network OSes.
         pager: the "more" prompt shown every page of a long output until paging is off.
         pager_off: commands that turn paging off for the session.
+        show_commands: other read-only commands and their (``{host}``-templated) output, e.g.
+            ``show version`` as netmiko's SSHDetect expects it.
         banner: text printed before the first prompt (``{host}``/``{now}`` filled in).
     """
 
@@ -58,6 +60,7 @@ class Platform:
     abbreviations: bool = True
     pager: str | None = None
     pager_off: tuple[str, ...] = ()
+    show_commands: dict[str, str] = field(default_factory=dict)
     banner: str = ""
     trailer: tuple[str, ...] = field(default_factory=tuple)
 
@@ -86,6 +89,13 @@ PLATFORMS: dict[str, Platform] = {
             pager=" --More-- ",
             pager_off=("terminal length 0",),
             banner="\r\nUser Access Verification\r\n\r\n",
+            show_commands={
+                "show version": "Cisco IOS Software, C3750E Software (C3750E-UNIVERSALK9-M), "
+                "Version 15.2(4)E10, RELEASE SOFTWARE (fc2)\nTechnical Support: "
+                "http://www.cisco.com/techsupport"
+                "\nROM: Bootstrap program is C3750E boot loader\n{host} uptime is 42 weeks, 3 days"
+                "\nSystem image file is \"flash:c3750e-universalk9-mz.152-4.E10.bin\"",
+            },
         ),
         Platform(
             name="cisco_nxos",
@@ -105,6 +115,11 @@ PLATFORMS: dict[str, Platform] = {
             pager_off=("terminal length 0",),
             banner="Cisco Nexus Operating System (NX-OS) Software\r\n"
             "TAC support: http://www.cisco.com/tac\r\n",
+            show_commands={
+                "show version": "Cisco Nexus Operating System (NX-OS) Software\nTAC support: "
+                "http://www.cisco.com/tac\nSoftware\n  NXOS: version 9.3(8)\nHardware\n  cisco "
+                "Nexus9000 C93180YC-EX chassis\n  Device name: {host}",
+            },
         ),
         Platform(
             name="cisco_xr",
@@ -122,6 +137,11 @@ PLATFORMS: dict[str, Platform] = {
             reject=("{caret}", CISCO_REJECT),
             pager=" --More-- ",
             pager_off=("terminal length 0",),
+            show_commands={
+                "show version": "Cisco IOS XR Software, Version 7.5.2\nCopyright (c) 2013-2022 by "
+                "Cisco Systems, Inc.\n\nBuild Information:\n Built By     : ingunawa\n\ncisco "
+                "ASR9K () processor\nSystem uptime is 12 weeks 2 days\n{host}",
+            },
         ),
         Platform(
             name="arista_eos",
@@ -144,6 +164,11 @@ PLATFORMS: dict[str, Platform] = {
             reject=("{caret}", CISCO_REJECT),
             pager=" --More-- ",
             pager_off=("terminal length 0",),
+            show_commands={
+                "show version": "Arista vEOS-lab\nHardware version:\nSerial number: "
+                "SN-{host}\nSystem MAC address:  5254.0012.3456\n\nSoftware image version: "
+                "4.30.1F\nArchitecture: x86_64",
+            },
         ),
         Platform(
             name="juniper_junos",
@@ -171,6 +196,10 @@ PLATFORMS: dict[str, Platform] = {
             pager_off=("set cli screen-length 0",),
             banner="--- JUNOS 21.4R3.15 Kernel 64-bit  JNPR-12.1-20220902.5cbbd8a_buil\r\n",
             trailer=("",),
+            show_commands={
+                "show version": "Hostname: {host}\nModel: mx204\nJunos: 21.4R3.15\nJUNOS OS "
+                "Kernel 64-bit  [20220902.5cbbd8a_builder_stable_12]\nJUNOS OS runtime [20220902]",
+            },
         ),
         Platform(
             name="huawei",
@@ -194,6 +223,11 @@ PLATFORMS: dict[str, Platform] = {
             pager_off=("screen-length 0 temporary",),
             banner="\r\nInfo: The max number of VTY users is 10, the number of current VTY users "
             "online is 1.\r\n      The current login time is {now}.\r\n",
+            show_commands={
+                "display version": "Huawei Versatile Routing Platform Software\nVRP (R) software, "
+                "Version 8.210 (CE6881 V800R021C00SPC100)\nCopyright (C) 2012-2022 Huawei "
+                "Technologies Co., Ltd.\nHUAWEI CE6881-48S6CQ uptime is 120 days, 3 hours",
+            },
         ),
         Platform(
             name="hp_comware",
@@ -214,6 +248,11 @@ PLATFORMS: dict[str, Platform] = {
             banner="\r\n*****************************************************************\r\n"
             "* Copyright (c) 2004-2026 New H3C Technologies Co., Ltd.        *\r\n"
             "*****************************************************************\r\n\r\n",
+            show_commands={
+                "display version": "HPE Comware Software, Version 7.1.070, Release 6728P22\n"
+                "Copyright (c) 2010-2026 Hewlett Packard Enterprise Development LP\nHPE FF 5940 "
+                "uptime is 0 weeks, 6 days, 2 hours, 11 minutes",
+            },
         ),
         Platform(
             name="linux",
@@ -235,6 +274,10 @@ PLATFORMS: dict[str, Platform] = {
             reject=("-bash: {cmd}: command not found",),
             abbreviations=False,
             banner="Linux {host} 6.1.0-28-amd64 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 x86_64\r\n",
+            show_commands={
+                "uname -a": "Linux {host} 6.1.0-28-amd64 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 "
+                "(2024-11-22) x86_64 GNU/Linux",
+            },
         ),
     )
 }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import paramiko
 import pytest
+from netmiko.ssh_autodetect import SSH_MAPPER_DICT
 
 from tests.lab.conftest import COMMANDS, REJECT, VOLATILE, Lab, connect, fetch, significant
 
@@ -37,9 +40,13 @@ def test_unknown_command_rejected_with_platform_text(lab: Lab, platform: str) ->
     conn = connect(_host(lab, platform))
     try:
         out = conn.send_command("frobnicate the widgets")
+        # What netmiko's SSHDetect sends and looks for, from netmiko's own table.
+        detect = SSH_MAPPER_DICT[platform]
+        version = conn.send_command(str(detect["cmd"]))
     finally:
         conn.disconnect()
     assert REJECT[platform] in out
+    assert any(re.search(p, version) for p in detect["search_patterns"]), version
 
 
 def test_ios_config_needs_enable(lab: Lab) -> None:
@@ -104,3 +111,4 @@ def test_pager_until_paging_is_disabled(lab: Lab) -> None:
         assert "--More--" not in full and full.count("\r\n") > 200
     finally:
         client.close()
+
