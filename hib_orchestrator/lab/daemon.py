@@ -26,7 +26,7 @@ from hib_orchestrator.lab.server import Fleet
 from hib_orchestrator.lab.state import FAULT_KINDS, DeviceState, LabPaths, LabSpec, devices
 
 log = logging.getLogger("hib.lab.daemon")
-PORT_RANGE = (20000, 60000)
+PORT_RANGE = (20000, 32000)  # below the usual ephemeral range (32768-60999)
 
 
 def raise_nofile_limit() -> int:
