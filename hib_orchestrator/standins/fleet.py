@@ -4,6 +4,7 @@
     fleet.inventory_hosts(directory)         # the same, from the state file
     fleet.secrets(directory)                 # every planted credential (to prove none leaks)
     fleet.servers(directory)                 # {"s3": url, "github": url, "smms": url, "imgur": url}
+    fleet.status(directory)                  # [{host, provider, endpoint}] for `hib lab status`
     fleet.stop(directory)
 
 Seeded images (deterministic for a seed): nested keys, the same basename in different folders
@@ -124,6 +125,23 @@ def inventory_hosts(directory: str | Path) -> dict[str, dict[str, Any]]:
     """Inventory host entries (``image_hosts`` group members) of the running stand-ins."""
     state = _read_state(directory)
     return dict(state["hosts"]) if state else {}
+
+
+def status(directory: str | Path) -> list[dict[str, str]]:
+    """``hib lab status`` rows: ``[{host, provider, endpoint}]`` (empty when not running)."""
+    state = _read_state(directory)
+    if not state or not _alive(int(state["pid"])):
+        return []
+    rows = []
+    for host, hv in sorted(state["hosts"].items()):
+        endpoint = (
+            hv.get("hib_endpoint")
+            or hv.get("hib_api")
+            or hv.get("hib_url")
+            or hv.get("hib_path", "")
+        )
+        rows.append({"host": host, "provider": hv["hib_provider"], "endpoint": str(endpoint)})
+    return rows
 
 
 def secrets(directory: str | Path) -> list[str]:

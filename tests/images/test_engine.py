@@ -152,3 +152,23 @@ def test_keep_daily_keeps_one_per_day(runner, tmp_path) -> None:  # type: ignore
     with runner.sessions() as s:
         left = sorted(s.scalars(select(ImageSnapshot.id).where(ImageSnapshot.provider == "daily")))
     assert left == [ids[1], ids[3]]
+
+
+def test_progress_reports_objects_and_bytes(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hib_orchestrator.images import BackupOptions, Progress, backup
+
+    src = tmp_path / "src"
+    _tree(src, {f"d/{i}.png": bytes([i]) * (i + 1) for i in range(5)})
+    seen: list[Progress] = []
+    result = backup(
+        "prog",
+        "local",
+        {"path": str(src)},
+        store=runner.store,
+        sessions=runner.sessions,
+        options=BackupOptions(progress=seen.append),
+    )
+    assert result.status == "ok"
+    assert seen[-1].objects_done == seen[-1].objects_total == 5
+    assert seen[-1].bytes_done == sum(range(1, 6))
+    assert [p.objects_done for p in seen] == sorted(p.objects_done for p in seen)

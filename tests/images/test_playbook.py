@@ -37,7 +37,7 @@ def _play(inventory: Path, results: Path, home: Path) -> subprocess.CompletedPro
             "-i",
             str(inventory),
             str(PLAYBOOK),
-            "-v",
+            "-vvv",
             "-e",
             f"results_dir={results}",
         ],

@@ -56,3 +56,13 @@ def test_missing_or_bad_settings_are_config_errors(name: str, settings: dict, ne
     with pytest.raises(ConfigError) as info:
         default_registry().create(name, settings)
     assert needle in str(info.value)
+
+
+def test_fleet_status_lists_every_stand_in_host(standins) -> None:  # type: ignore[no-untyped-def]
+    from hib_orchestrator.standins import fleet
+
+    rows = fleet.status(standins.directory)
+    assert {r["host"] for r in rows} == set(standins.hosts)
+    assert {r["provider"] for r in rows} == BUILT_IN
+    assert all(r["endpoint"] for r in rows)
+    assert all(len(s) >= 10 for s in fleet.secrets(standins.directory))
