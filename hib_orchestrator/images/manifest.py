@@ -169,9 +169,9 @@ class Manifest:
             return
         with self.sessions.begin() as s:
             if blobs:
-                s.execute(_insert_ignore(s, blobs))
+                _insert_ignore(s, blobs)
             if entries:
-                s.execute(insert(ImageEntry), entries)
+                s.connection().execute(insert(ImageEntry), entries)
 
     @_db_call
     def finish(self, status: str, counts: dict[str, int], error: tuple[str, str] | None) -> None:
@@ -191,14 +191,12 @@ class Manifest:
             )
 
 
-def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> Any:
-    dialect = session.get_bind().dialect.name
+def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert blob rows, skipping ones another process stored first (one executemany)."""
     now = utcnow()
     rows = [{**row, "created_at": now} for row in rows]
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(ImageBlob).values(rows).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(ImageBlob).values(rows).on_conflict_do_nothing()
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    session.connection().execute(dialect_insert(ImageBlob).on_conflict_do_nothing(), rows)
