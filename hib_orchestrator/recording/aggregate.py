@@ -29,6 +29,35 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 
 
+#: The only result keys :func:`extract` reads; :func:`slim` keeps just these before a result
+#: leaves the Ansible controller (a config dump in ``stdout`` never crosses the pipe).
+RESULT_KEYS = ("changed", "censored", "hib_kind", "error_code", "msg", "stderr", "reason",
+               "attempts", "duration_s", "sha256", "size_bytes", "commit", "hosts", "objects")
+_TEXT_KEYS = ("msg", "stderr", "reason")
+
+
+def slim(result: Mapping[str, Any], status: str) -> dict[str, Any]:
+    """The part of ``result`` that :func:`extract` may use, JSON-safe and small."""
+    out: dict[str, Any] = {}
+    failing = status in ("failed", "unreachable")
+    for key in RESULT_KEYS:
+        if key not in result:
+            continue
+        value = result[key]
+        if key in _TEXT_KEYS:
+            if not failing or value is None:
+                continue
+            value = str(value)[: MAX_MESSAGE * 2]
+        elif key == "hosts":
+            value = [h for h in value if isinstance(h, str)] if isinstance(value, list) else None
+        elif key == "objects":
+            value = _objects(value)
+        elif not isinstance(value, str | int | float | bool | None):
+            continue
+        out[key] = value
+    return out
+
+
 @dataclass(slots=True)
 class ResultFields:
     """The parts of one task result that may be stored."""
@@ -191,4 +220,4 @@ class HostAggregate:
         }
 
 
-__all__ = ["CENSORED", "RANK", "HostAggregate", "ResultFields", "extract"]
+__all__ = ["CENSORED", "RANK", "RESULT_KEYS", "HostAggregate", "ResultFields", "extract", "slim"]

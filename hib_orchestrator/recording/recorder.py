@@ -113,17 +113,26 @@ class Recorder:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start_run(
-        self, playbook: str | None, *, run_id: int | None = None, ansible_version: str | None = None
+        self,
+        playbook: str | None,
+        *,
+        run_id: int | None = None,
+        ansible_version: str | None = None,
+        pid: int | None = None,
     ) -> int:
         """Create the run (or attach to ``run_id`` created by ``hib run``); returns its id.
 
-        Closes runs of dead processes first. Raises:
+        ``pid`` is the process whose death means the run died (default: this one; the
+        out-of-process writer passes the Ansible controller's). Closes runs of dead processes
+        first.
+
+        Raises:
             RecordingError: the database cannot be written at all.
         """
         now = utcnow()
         values = {
             "status": "running",
-            "pid": os.getpid(),
+            "pid": pid or os.getpid(),
             "hostname": this_host(),
             "heartbeat_at": now,
             "ansible_version": ansible_version,
@@ -234,12 +243,19 @@ class Recorder:
         *,
         ignored: bool = False,
         no_log: bool = False,
+        seconds: float | None = None,
+        at: datetime | None = None,
     ) -> None:
-        """One task result of one host; ``result`` is the plain result dict."""
+        """One task result of one host; ``result`` is the plain result dict.
+
+        ``seconds`` (the host's time on the task) and ``at`` (when it ended) default to what this
+        process saw since :meth:`host_start`.
+        """
         fields = extract(status, result, no_log=no_log)
         started = self._starts.pop((uuid, host), None)
-        seconds = round(time.monotonic() - started, 3) if started is not None else None
-        now = utcnow()
+        if seconds is None and started is not None:
+            seconds = round(time.monotonic() - started, 3)
+        now = at or utcnow()
         with self._buf_lock:
             if uuid not in self._task_ids and uuid not in self._task_names:
                 self.task_start(uuid, "(unnamed)", "unknown")

@@ -67,9 +67,8 @@ from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
 
 try:
-    from hib_orchestrator.errors import HibError
-    from hib_orchestrator.recording import Recorder, open_engine
-    from hib_orchestrator.settings import load_settings
+    # Only the light client: the database work happens in the recorder's own process.
+    from hib_orchestrator.recording.client import RecorderClient
 
     HIB_IMPORT_ERROR: Exception | None = None
 except ImportError as err:  # the collection is usable without the package, unrecorded
@@ -99,7 +98,7 @@ def _playbook_label(path: str) -> str:
 
 
 class CallbackModule(CallbackBase):
-    """Feeds plain data to :class:`hib_orchestrator.recording.Recorder`."""
+    """Feeds plain data to :class:`hib_orchestrator.recording.client.RecorderClient`."""
 
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "notification"
@@ -109,6 +108,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._recorder: Any = None
+        self._started = False
         self._previous_handlers: dict[int, Any] = {}
 
     def _warn(self, line: str) -> None:
@@ -117,35 +117,28 @@ class CallbackModule(CallbackBase):
     # -- run lifecycle ---------------------------------------------------------------------------
 
     def v2_playbook_on_start(self, playbook: Any) -> None:
-        if self._recorder is not None:  # several playbooks on one command line: one run
+        if self._started:  # several playbooks on one command line: one run
             return
+        self._started = True
         if HIB_IMPORT_ERROR is not None:
             self._warn(f"hib recorder: this run is NOT recorded ({HIB_IMPORT_ERROR})")
             return
-        env = dict(os.environ)
-        if self.get_option("db_url"):
-            env["HIB_DB_URL"] = self.get_option("db_url")
         raw_id = os.environ.get("HIB_RUN_ID", "")
-        try:
-            recorder = Recorder(
-                open_engine(
-                    load_settings(env),
-                    reap=False,
-                    busy_timeout_ms=int(float(self.get_option("busy_timeout")) * 1000),
-                ),
-                batch_size=int(self.get_option("batch_size")),
-                flush_interval=float(self.get_option("flush_interval")),
-                warn=self._warn,
-            )
-            run_id = recorder.start_run(
-                _playbook_label(playbook._file_name),
-                run_id=int(raw_id) if raw_id.isdigit() else None,
-                ansible_version=ansible_version,
-            )
-        except HibError as err:
-            self._warn(f"hib recorder: this run is NOT recorded ({err})")
+        client = RecorderClient(warn=self._warn)
+        run_id = client.start(
+            _playbook_label(playbook._file_name),
+            run_id=int(raw_id) if raw_id.isdigit() else None,
+            ansible_version=ansible_version,
+            options={
+                "db_url": self.get_option("db_url"),
+                "batch_size": int(self.get_option("batch_size")),
+                "flush_interval": float(self.get_option("flush_interval")),
+                "busy_timeout_ms": int(float(self.get_option("busy_timeout")) * 1000),
+            },
+        )
+        if run_id is None:
             return
-        self._recorder = recorder
+        self._recorder = client
         # Before any worker forks: action plugins read the run id from their environment.
         os.environ["HIB_RUN_ID"] = str(run_id)
         self._install_signal_handlers()
@@ -158,12 +151,15 @@ class CallbackModule(CallbackBase):
             def handler(
                 num: int, frame: Any, status: str = status, previous: Any = previous
             ) -> None:
-                self._recorder.abort(status)
-                if callable(previous):
-                    previous(num, frame)
-                elif previous == signal.SIG_DFL:
-                    signal.signal(num, signal.SIG_DFL)
-                    os.kill(os.getpid(), num)
+                def close_then_chain() -> None:
+                    self._recorder.abort(status)
+                    if callable(previous):
+                        previous(num, frame)
+                    elif previous == signal.SIG_DFL:
+                        signal.signal(num, signal.SIG_DFL)
+                        os.kill(os.getpid(), num)
+
+                self._recorder.when_idle(close_then_chain)
 
             signal.signal(signum, handler)
 
@@ -173,7 +169,7 @@ class CallbackModule(CallbackBase):
         failed = any(stats.failures.values()) or any(stats.dark.values())
         self._recorder.finish("failed" if failed else "successful")
         for signum, previous in self._previous_handlers.items():
-            if signal.getsignal(signum) is not previous and previous is not None:
+            if previous is not None:
                 signal.signal(signum, previous)
 
     # -- plays and tasks -------------------------------------------------------------------------

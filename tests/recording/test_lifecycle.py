@@ -3,6 +3,7 @@ interrupted at the next ``hib`` command or playbook start; never left "running".
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -61,12 +62,48 @@ def test_signal_closes_the_run(
     assert results == len(HOSTS)  # the quick task's results were kept
 
 
-def test_kill_9_is_interrupted_at_the_next_hib_command(
-    ansible: Ansible, tmp_path: Path, hib: Any
+def _writer_pid(controller: int) -> int:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == controller and b"hib_orchestrator.recording.writer" in cmdline:
+            return int(entry.name)
+    raise AssertionError("no recorder writer process under the controller")
+
+
+def _kill_everything(proc: subprocess.Popen[str]) -> None:
+    """Power-loss style: the writer and the controller die at once, nobody closes the run."""
+    os.kill(_writer_pid(proc.pid), signal.SIGKILL)
+    proc.kill()
+    proc.wait(timeout=30)
+
+
+def test_kill_9_of_the_controller_is_closed_by_the_writer(
+    ansible: Ansible, tmp_path: Path
 ) -> None:
     proc = _start_slow(ansible, tmp_path)
     proc.kill()
     proc.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runs, results, _ = _rows(ansible.db_url)
+        if runs[0].status != "running":
+            break
+        time.sleep(0.2)
+    assert [(r.status, r.finished_at is not None) for r in runs] == [("interrupted", True)]
+    assert results == len(HOSTS)
+
+
+def test_kill_9_is_interrupted_at_the_next_hib_command(
+    ansible: Ansible, tmp_path: Path, hib: Any
+) -> None:
+    proc = _start_slow(ansible, tmp_path)
+    _kill_everything(proc)
     assert [r.status for r in _rows(ansible.db_url)[0]] == ["running"]  # nobody closed it yet
 
     runs = hib("runs")
@@ -79,8 +116,8 @@ def test_kill_9_is_interrupted_at_the_next_playbook_start(
     ansible: Ansible, tmp_path: Path
 ) -> None:
     proc = _start_slow(ansible, tmp_path)
-    proc.kill()
-    proc.wait(timeout=30)
+    _kill_everything(proc)
+    assert [r.status for r in _rows(ansible.db_url)[0]] == ["running"]
 
     done = ansible.run("statuses.yml",
                        write_inventory(tmp_path / "next.yml", {"n1": {"outcome": "ok"}}))
