@@ -22,7 +22,7 @@ from hib_orchestrator.devices.filters import (
 )
 from hib_orchestrator.devices.profiles import registry
 from hib_orchestrator.devices.safety import check_complete
-from hib_orchestrator.errors import HibError
+from hib_orchestrator.errors import HibError, StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +67,21 @@ def backup_device(request: BackupRequest, store: ConfigStore) -> BackupResult:
     result = BackupResult(host=host)
     started = time.monotonic()
     try:
-        _run(request, store, result)
+        try:
+            _run(request, store, result)
+        except OSError as err:  # staging or reading the store: disk full, permissions...
+            raise StoreError(f"config store I/O failed: {err}", host=host) from err
+        except (HibError, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # a bug must still be one host's result, not a traceback
+            raise HibError(f"internal error: {type(err).__name__}: {err}", host=host) from err
     except HibError as err:
         if err.host is None:
             err.host = host
         result.error = err
         result.attempts = max(result.attempts, getattr(err, "attempts", result.attempts))
         result.changed = False
+        result.staged = False
     result.duration_s = round(time.monotonic() - started, 3)
     return result
 

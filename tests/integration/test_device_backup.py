@@ -273,3 +273,22 @@ def test_a_real_openssh_linux_host_is_backed_up_byte_for_byte(sshd_peer: Any, tm
     assert (run.commit() or {}).get("hosts") == ["peer-1"]
     again = playbook(home, [inventory], tag="peer-again")
     assert again.rc == 0 and again.device("peer-1")["changed"] is False
+
+
+def test_an_unusable_store_is_store_error_for_the_host(sshd_peer: Any, tmp_path: Path,
+                                                       playbook: Any) -> None:
+    inventory = tmp_path / "peer.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"network": {"hosts": {"peer-2": {
+        "ansible_host": "127.0.0.1", "ansible_port": sshd_peer.port,
+        "ansible_user": sshd_peer.user,
+        "ansible_ssh_private_key_file": str(sshd_peer.client_key),
+        "hib_platform": "linux", "hib_commands": [f"cat {sshd_peer.config}"]}}}}}}))
+    not_a_dir = tmp_path / "store-is-a-file"
+    not_a_dir.write_text("")
+    home = tmp_path / "home"
+    home.mkdir()
+    run = playbook(home, [inventory], tag="badstore", env={"HIB_CONFIG_STORE": str(not_a_dir)})
+    assert run.rc != 0
+    result = run.device("peer-2")
+    assert result["error_code"] == "STORE_ERROR" and len(result["msg"].splitlines()) == 1
+    assert not_a_dir.read_text() == ""
