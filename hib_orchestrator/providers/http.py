@@ -130,6 +130,10 @@ class HttpClient:
         self, status: int, url: str, headers: Mapping[str, str], body: bytes
     ) -> ProviderError:
         where = f"GET {_safe(url)} -> HTTP {status}"
+        if status in (403, 429) and any(headers.get(h, "").strip() == "0" for h in _REMAINING):
+            # GitHub/Imgur answer an exhausted quota with 403/429 and Remaining: 0.
+            wait = min(_reset_in(headers), MAX_HEADER_PAUSE)
+            return RateLimited(f"{where}: rate limit exhausted", retry_after=wait)
         if status in (401, 403):
             return ProviderAuthFailed(f"{where}: credentials rejected")
         if status == 404:

@@ -53,6 +53,12 @@ class StandIns:
         """Expire every Imgur access token (the next API call gets 401)."""
         self._post("imgur", "/_hib/imgur/expire", {})
 
+    def github_rate_limit(self, remaining: int, reset_in: float) -> None:
+        """Set the GitHub stand-in's remaining quota and seconds until it resets."""
+        self._post(
+            "github", "/_hib/github/ratelimit", {"remaining": remaining, "reset_in": reset_in}
+        )
+
     def _post(self, server: str, path: str, body: Any) -> None:
         resp = self._http.request("POST", self.urls[server] + path, body=json.dumps(body))
         if resp.status != 200:

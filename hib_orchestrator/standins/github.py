@@ -7,12 +7,15 @@ headers like GitHub's 5000/h):
   listing longer than ``truncate_at`` entries is cut and flagged ``truncated`` like GitHub's.
 * ``GET /repos/{owner}/{repo}/git/blobs/{sha}``: raw bytes with
   ``Accept: application/vnd.github.raw+json``, else JSON with base64 ``content``.
+* ``POST /_hib/github/ratelimit`` ``{"remaining": N, "reset_in": S}``: with 0 remaining every
+  call gets GitHub's 403 "API rate limit exceeded" until the reset.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import subprocess
 import tempfile
@@ -78,14 +81,23 @@ class GithubApp:
         self.base_url = base_url.rstrip("/")
         self.truncate_at = truncate_at
         self.remaining = 5000
+        self.reset_at = time.time() + 3600
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/_hib/github/ratelimit":
+            return self._set_rate(environ, start_response)
         auth = environ.get("HTTP_AUTHORIZATION", "")
         if auth not in (f"Bearer {self.token}", f"token {self.token}"):
             return self._json(start_response, "401 Unauthorized", {"message": "Bad credentials"})
-        self.remaining = max(0, self.remaining - 1)
+        if time.time() >= self.reset_at:
+            self.remaining, self.reset_at = 5000, time.time() + 3600
+        if self.remaining == 0:
+            # GitHub answers an exhausted primary rate limit with 403 and Remaining: 0.
+            doc = {"message": "API rate limit exceeded for user ID 1."}
+            return self._json(start_response, "403 Forbidden", doc)
+        self.remaining -= 1
         parts = environ.get("PATH_INFO", "").strip("/").split("/")
         if len(parts) != 6 or parts[0] != "repos" or parts[3] != "git":
             return self._json(start_response, "404 Not Found", {"message": "Not Found"})
@@ -156,8 +168,15 @@ class GithubApp:
         return [
             ("X-RateLimit-Limit", "5000"),
             ("X-RateLimit-Remaining", str(self.remaining)),
-            ("X-RateLimit-Reset", str(int(time.time()) + 3600)),
+            ("X-RateLimit-Reset", str(math.ceil(self.reset_at))),
         ]
+
+    def _set_rate(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        doc = json.loads(environ["wsgi.input"].read(size) or b"{}")
+        self.remaining = int(doc.get("remaining", 5000))
+        self.reset_at = time.time() + float(doc.get("reset_in", 3600))
+        return self._json(start_response, "200 OK", {"ok": True})
 
     def _json(self, start_response: Callable[..., Any], status: str, doc: Any) -> list[bytes]:
         body = json.dumps(doc).encode()

@@ -108,3 +108,17 @@ def test_git_is_real(own_repo) -> None:  # type: ignore[no-untyped-def]
         check=True,
     ).stdout.split()
     assert sorted(out) == ["2023/a.png", "2024/a.png", "deep/er/x.jpg"]
+
+
+def test_exhausted_rate_limit_waits_for_reset_not_auth_failed(runner, standins) -> None:  # type: ignore[no-untyped-def]
+    try:
+        standins.github_rate_limit(remaining=0, reset_in=1)
+        result = runner.run("github-002")
+        assert (result.status, result.new) == ("ok", 23)
+        assert max(runner.sleeps) >= 0.5  # waited for the advertised reset before retrying
+
+        standins.github_rate_limit(remaining=0, reset_in=30)
+        failed = runner.run("github-002", name="gh-limited", attempts=1)
+        assert (failed.status, failed.error_code) == ("failed", "RATE_LIMITED")
+    finally:
+        standins.github_rate_limit(remaining=5000, reset_in=3600)
