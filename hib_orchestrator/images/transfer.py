@@ -185,8 +185,8 @@ class _Run:
             plan = self._plan(listing)
             self.manifest.bump(plan.bumps)
             self.manifest.tombstone(plan.tombstones)
-            self.manifest.add(plan.rows, [])
             self.done = self.total - len(plan.downloads)
+            self.manifest.add(plan.rows, [], self._counts())
             self._report()
             self._download(plan.downloads)
         except ProviderError as err:
@@ -284,14 +284,14 @@ class _Run:
                             futures[pool.submit(self._fetch, nxt[0])] = nxt
                     now = time.monotonic()
                     if len(rows) >= FLUSH_EVERY_N or (rows and now - last_flush >= FLUSH_EVERY_S):
-                        self.manifest.add(rows, blobs)
+                        self.manifest.add(rows, blobs, self._counts())
                         rows, blobs, last_flush = [], [], now
             except BaseException:
                 for fut in futures:
                     fut.cancel()
-                self.manifest.add(rows, blobs)
+                self.manifest.add(rows, blobs, self._counts())
                 raise
-        self.manifest.add(rows, blobs)
+        self.manifest.add(rows, blobs, self._counts())
 
     def _collect(
         self,

@@ -66,6 +66,11 @@ def test_killed_run_resumes_without_refetching(runner, standins) -> None:  # typ
     with runner.sessions() as s:
         recorded = set(s.scalars(select(ImageEntry.key).where(ImageEntry.provider == "resume")))
     assert 6 <= len(recorded) < 40
+    with runner.sessions() as s:
+        killed = s.scalars(select(ImageSnapshot).where(ImageSnapshot.provider == "resume")).one()
+    # Progress was visible in the database while the killed run was going.
+    assert (killed.status, killed.objects_total) == ("running", 40)
+    assert 6 <= killed.new <= len(recorded)
     standins.reset("s3")
 
     result = runner.run("s3-001", name="resume", bucket="resume")
