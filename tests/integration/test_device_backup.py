@@ -151,20 +151,27 @@ def test_fault_modes_fail_with_their_code_and_keep_the_last_good_copy(
     lab: Lab, baseline: PlaybookRun, tmp_path: Path
 ) -> None:
     hosts = sorted(lab.hosts())
-    faults = {"auth": hosts[0], "hang": hosts[1], "refuse": hosts[2], "truncate": hosts[3],
-              "slow": hosts[4]}
-    slow_ok = hosts[5]
+    first = {}
+    for host in hosts:
+        first.setdefault(lab.hosts()[host]["hib_platform"], host)
+    faults = {"auth": first["juniper_junos"], "hang": first["cisco_nxos"],
+              "refuse": first["cisco_xr"], "truncate": first["huawei"], "slow": first["linux"],
+              "enable": first["cisco_ios"]}
+    slow_ok = first["hp_comware"]
     expected = {"auth": "AUTH_FAILED", "hang": "TIMEOUT", "refuse": "UNREACHABLE",
-                "truncate": "TRUNCATED_OUTPUT", "slow": "TIMEOUT"}
+                "truncate": "TRUNCATED_OUTPUT", "slow": "TIMEOUT", "enable": "AUTH_FAILED"}
     mutated = set(lab.mutate(len(hosts)))  # everything changed: failures must not store it
     before = {h: (lab.store / path_for(h)).read_text() for h in hosts}
     overlay = _overlay(tmp_path, {
         **{h: {"hib_timeout": 3, "hib_retries": 1} for h in faults.values()},
+        faults["enable"]: {"hib_timeout": 3, "hib_retries": 1,
+                           "hib_enable_secret": "not-the-enable-secret"},
         slow_ok: {"hib_timeout": 60},
     })
     try:
         for kind, host in faults.items():
-            lab.fault(host, kind)
+            if kind != "enable":  # that one is a wrong hib_enable_secret, not a lab fault
+                lab.fault(host, kind)
         lab.fault(slow_ok, "slow")
         run = lab.run(extra_inventory=overlay, tag="faults")
     finally:
@@ -177,7 +184,7 @@ def test_fault_modes_fail_with_their_code_and_keep_the_last_good_copy(
         assert result["failed"] is True and result["error_code"] == expected[kind], (kind, result)
         assert len(result["msg"].splitlines()) == 1
         assert (lab.store / path_for(host)).read_text() == before[host]
-        retried = kind not in ("auth",)
+        retried = kind not in ("auth", "enable")
         assert result["attempts"] == (2 if retried else 1), (kind, result)
     ok_hosts = set(hosts) - set(faults.values())
     committed = set((run.commit() or {}).get("hosts", []))
@@ -292,3 +299,24 @@ def test_an_unusable_store_is_store_error_for_the_host(sshd_peer: Any, tmp_path:
     result = run.device("peer-2")
     assert result["error_code"] == "STORE_ERROR" and len(result["msg"].splitlines()) == 1
     assert not_a_dir.read_text() == ""
+
+
+def test_network_os_fqcn_unknown_and_missing_platforms(lab: Lab, tmp_path: Path,
+                                                       playbook: Any) -> None:
+    ios = next(dict(v) for v in lab.hosts().values() if v["hib_platform"] == "cisco_ios")
+    ios.pop("hib_platform")
+    hosts = {
+        "fqcn-1": {**ios, "ansible_network_os": "cisco.ios.ios", "hib_timeout": "20"},
+        "acme-1": {**ios, "hib_platform": "acme_os"},
+        "none-1": dict(ios),
+    }
+    inventory = tmp_path / "variants.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"network": {"hosts": hosts}}}}))
+    home = tmp_path / "home"
+    home.mkdir()
+    run = playbook(home, [inventory], tag="variants")
+    assert run.device("fqcn-1")["changed"] is True
+    assert (home / "configs" / path_for("fqcn-1")).read_text().endswith("\nend\n")
+    assert run.device("acme-1")["error_code"] == "UNSUPPORTED_PLATFORM"
+    assert run.device("none-1")["error_code"] == "BAD_CONFIG"
+    assert (run.commit() or {}).get("hosts") == ["fqcn-1"]
