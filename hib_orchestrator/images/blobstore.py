@@ -7,12 +7,14 @@ removed by :meth:`BlobStore.clean_parts` at the start of the next run.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import itertools
 import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,6 +165,31 @@ class BlobStore:
             for second in sorted(first.iterdir()):
                 for path in sorted(second.iterdir()):
                     yield path.name, path
+
+    @contextmanager
+    def lock(self, name: str, *, shared: bool = False, busy: str = "") -> Iterator[None]:
+        """Hold ``locks/<name>.lock`` (flock, shared or exclusive) or fail fast.
+
+        Backups hold ``store`` shared and ``provider-<host>`` exclusive; prune holds ``store``
+        exclusive, so garbage collection never races a backup that is adding references.
+
+        Raises:
+            StoreError: the lock is taken (``busy`` is the message) or cannot be created.
+        """
+        locks = self.root / "locks"
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+            fd = os.open(locks / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise StoreError(f"image store {self.root}: {err.strerror}") from err
+        try:
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+            except BlockingIOError as err:
+                raise StoreError(busy or f"image store lock {name!r} is held") from err
+            yield
+        finally:
+            os.close(fd)
 
     def clean_parts(self) -> int:
         """Remove part files whose writer process is gone; returns how many."""

@@ -168,6 +168,17 @@ def prune(
     then blobs no version references."""
     if keep_last < 1 or keep_daily < 0 or keep_weekly < 0:
         raise ConfigError("--keep-last must be >= 1 and --keep-daily/--keep-weekly >= 0")
+    with store.lock("store", busy="an image backup is running; prune later"):
+        return _prune(sessions, store, keep_last, keep_daily, keep_weekly)
+
+
+def _prune(
+    sessions: sessionmaker[Session],
+    store: BlobStore,
+    keep_last: int,
+    keep_daily: int,
+    keep_weekly: int,
+) -> dict[str, int]:
     with sessions.begin() as s:
         by_provider: dict[str, list[ImageSnapshot]] = defaultdict(list)
         for snap in s.scalars(

@@ -12,18 +12,15 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from hib_orchestrator.errors import ChecksumMismatch, HibError, ProviderError, StoreError
+from hib_orchestrator.errors import ChecksumMismatch, HibError, ProviderError
 from hib_orchestrator.images.blobstore import BlobStore, WrittenBlob
 from hib_orchestrator.images.manifest import Known, Manifest
 from hib_orchestrator.images.retry import RetryPolicy
@@ -144,7 +141,10 @@ def backup(
         )
         provider = registry.create(provider_type, settings, ctx)
         try:
-            with _provider_lock(store, host):
+            with (
+                store.lock("store", shared=True, busy="hib prune is running; try again"),
+                store.lock(f"provider-{_safe_name(host)}", busy=f"a backup of {host} is running"),
+            ):
                 store.clean_parts()
                 _Run(host, provider, store, Manifest(sessions, host, run_id), options, result).go()
         except HibError as err:
@@ -371,22 +371,3 @@ def _fail(result: BackupResult, err: HibError) -> None:
 
 def _safe_name(host: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", host) or "_"
-
-
-@contextmanager
-def _provider_lock(store: BlobStore, host: str) -> Iterator[None]:
-    """One backup per provider at a time (across processes); others fail fast."""
-    locks = store.root / "locks"
-    try:
-        locks.mkdir(parents=True, exist_ok=True)
-        fd = os.open(locks / f"{_safe_name(host)}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as err:
-        raise StoreError(f"image store {store.root}: {err.strerror}") from err
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            raise StoreError(f"another backup of {host} is running") from err
-        yield
-    finally:
-        os.close(fd)

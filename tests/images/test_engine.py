@@ -172,3 +172,23 @@ def test_progress_reports_objects_and_bytes(runner, tmp_path) -> None:  # type: 
     assert seen[-1].objects_done == seen[-1].objects_total == 5
     assert seen[-1].bytes_done == sum(range(1, 6))
     assert [p.objects_done for p in seen] == sorted(p.objects_done for p in seen)
+
+
+def test_prune_waits_for_no_backup_and_backups_do_not_overlap(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from hib_orchestrator.errors import StoreError
+
+    src = tmp_path / "src"
+    _tree(src, {"x.png": b"x"})
+    runner.run("local-001", name="locked", path=str(src))
+    # What a running backup holds: the store lock shared, its provider lock exclusive.
+    with runner.store.lock("store", shared=True), runner.store.lock("provider-locked"):
+        with pytest.raises(StoreError, match="backup is running"):
+            catalog.prune(runner.sessions, runner.store, keep_last=1)
+        overlapping = runner.run("local-001", name="locked", path=str(src))
+        assert (overlapping.status, overlapping.error_code) == ("failed", "STORE_ERROR")
+        other = runner.run("local-001", name="other-host", path=str(src))
+        assert other.status == "ok"  # other providers back up concurrently
+    # Unlocked again; the refused backup left no snapshot behind.
+    assert catalog.prune(runner.sessions, runner.store, keep_last=1)["snapshots_removed"] == 0
