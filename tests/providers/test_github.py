@@ -122,3 +122,10 @@ def test_exhausted_rate_limit_waits_for_reset_not_auth_failed(runner, standins) 
         assert (failed.status, failed.error_code) == ("failed", "RATE_LIMITED")
     finally:
         standins.github_rate_limit(remaining=5000, reset_in=3600)
+
+
+def test_path_limits_the_backup_to_one_folder(runner, own_repo) -> None:  # type: ignore[no-untyped-def]
+    result = runner.run(
+        "github-001", name="gh-2023", repo="me/pics", url=own_repo["bare"], path="2023"
+    )
+    assert (result.status, result.new) == ("ok", 1)

@@ -107,3 +107,13 @@ def test_bad_bodies_are_retried_then_reported(runner, standins, kind, code) -> N
 def test_cos_bucket_must_carry_appid(runner) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError):
         runner.run("cos-001", bucket="plainname")
+
+
+def test_prefix_limits_the_listing(runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.run("s3-001", name="s3-2023", prefix="2023/")
+    assert result.status == "ok"
+    assert 0 < result.new < 43
+    from hib_orchestrator.images import catalog
+
+    keys = [r["key"] for r in catalog.list_objects(runner.sessions, "s3-2023")]
+    assert all(k.startswith("2023/") for k in keys)
