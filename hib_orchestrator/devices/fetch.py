@@ -170,12 +170,16 @@ def _send(device: Any, command: str, timeout: float, host: str) -> str:
     device.write_channel(device.normalize_cmd(command))
     output = ""
     deadline = time.monotonic() + timeout
+
+    def complete() -> bool:
+        after_echo = output.split("\n", 1)[1] if "\n" in output else ""
+        return bool(at_end.search(after_echo) or at_end.fullmatch(output.strip()))
+
     while True:
         chunk = device.read_channel()
         if chunk:
             output += chunk
-            after_echo = output.split("\n", 1)[1] if "\n" in output else ""
-            if at_end.search(after_echo) or at_end.fullmatch(output.strip()):
+            if complete():
                 return output
             continue
         channel = device.remote_conn
@@ -183,6 +187,8 @@ def _send(device: Any, command: str, timeout: float, host: str) -> str:
         if channel is None or channel.closed or channel.eof_received or not (
             transport and transport.is_active()
         ):
+            if channel is not None and channel.recv_ready():
+                continue  # drain what arrived before the close first
             raise TruncatedOutput(
                 f"session closed after {len(output)} characters of {command!r}", host=host
             )
