@@ -10,6 +10,7 @@ workers, so every worker starts with them loaded (~30 ms CPU per device instead 
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from ansible.errors import AnsibleActionFail
@@ -106,7 +107,7 @@ class ActionModule(ActionBase):
             port=_int(self._var(tv, "ansible_port", "ansible_ssh_port") or 22, "ansible_port"),
             username=_str(self._var(tv, "ansible_user", "ansible_ssh_user")),
             password=_str(pick("password", "ansible_password", "ansible_ssh_pass")),
-            key_file=_str(key_file),
+            key_file=os.path.expanduser(str(key_file)) if key_file else None,
             enable_secret=_str(
                 pick("enable_secret", "hib_enable_secret", "ansible_become_password")
             ),
