@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -12,9 +11,10 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import Engine
 
 from hib_orchestrator.orchestration.progress import HostProgress, RunProgress
-from hib_orchestrator.progressfile import read_progress
+from hib_orchestrator.orchestration.transfers import Transfer, running_transfers
 
 STYLE = {
     "ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold magenta",
@@ -24,19 +24,8 @@ RECENT = 12
 PLAIN_PROGRESS_EVERY_S = 10.0
 
 
-def _transfers(folder: Path | None, state: RunProgress) -> list[tuple[str, dict[str, Any]]]:
-    """Image backups still in flight, with their latest progress document."""
-    if folder is None:
-        return []
-    docs = read_progress(folder)
-    return [(h, docs[h]) for h, hp in state.hosts.items()
-            if h in docs and hp.status in ("pending", "running")]
-
-
-def _transfer_line(doc: dict[str, Any]) -> str:
-    total = doc.get("objects_total") or 0
-    return (f"{doc.get('objects_done', 0):,}/{total:,} objects, "
-            f"{doc.get('bytes_done', 0) / 1e6:,.1f} MB")
+def _transfer_line(t: Transfer) -> str:
+    return f"{t.objects_done:,}/{t.objects_total:,} objects, {t.bytes_done / 1e6:,.1f} MB"
 
 
 def _objects(hp: HostProgress) -> str:
@@ -55,9 +44,9 @@ class LiveView:
     """
 
     def __init__(self, console: Console, progress: RunProgress, run_id: int, title: str,
-                 progress_dir: Path | None = None) -> None:
+                 engine: Engine | None = None) -> None:
         self.console = console
-        self.progress_dir = progress_dir
+        self.engine = engine
         self._stop = threading.Event()
         self.state = progress
         self.run_id = run_id
@@ -96,9 +85,12 @@ class LiveView:
 
     def _plain_transfers(self) -> None:
         while not self._stop.wait(PLAIN_PROGRESS_EVERY_S):
-            for host, doc in _transfers(self.progress_dir, self.state):
-                self.console.print(f"{'progress':<11} {host}  {_transfer_line(doc)}",
+            for t in self._transfers():
+                self.console.print(f"{'progress':<11} {t.provider}  {_transfer_line(t)}",
                                    highlight=False, markup=False)
+
+    def _transfers(self) -> list[Transfer]:
+        return running_transfers(self.engine, self.run_id) if self.engine is not None else []
 
     def host_changed(self, hp: HostProgress) -> None:
         """Called after each event that touched a host."""
@@ -149,8 +141,8 @@ class LiveView:
             detail = " ".join(x for x in (hp.error_code, hp.message, _objects(hp)) if x)
             table.add_row(name, Text(hp.status, STYLE.get(hp.status, "")), detail[:100])
         transfers = Table(box=None, show_header=False)
-        for host, doc in _transfers(self.progress_dir, s):
-            transfers.add_row(Text(host, "bold"), _transfer_line(doc))
+        for t in self._transfers():
+            transfers.add_row(Text(t.provider, "bold"), _transfer_line(t))
         return Group(counts, self._bar, table, transfers)
 
 

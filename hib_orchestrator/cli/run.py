@@ -17,8 +17,9 @@ from hib_orchestrator.errors import ConfigError
 from hib_orchestrator.orchestration.execute import Hooks, RunOptions, RunResult, execute
 from hib_orchestrator.orchestration.junit import write_junit
 from hib_orchestrator.orchestration.progress import RunProgress
-from hib_orchestrator.orchestration.runner import progress_dir, project_root
+from hib_orchestrator.orchestration.runner import project_root
 from hib_orchestrator.policies import load_policies, render_policy
+from hib_orchestrator.recording import open_engine
 from hib_orchestrator.settings import Settings, load_settings
 
 
@@ -103,7 +104,7 @@ def run(
 
     def started(run_id: int, progress: RunProgress) -> None:
         view["v"] = LiveView(console, progress, run_id, f"{opts.playbook} ({progress.total} hosts)",
-                             progress_dir=progress_dir(settings, run_id))
+                             engine=open_engine(settings, reap=False))
         view["v"].__enter__()
 
     def finished() -> None:

@@ -111,11 +111,6 @@ def _redact_artifacts(artifact_dir: Path) -> None:
         path.write_text(json.dumps(doc), encoding="utf-8")
 
 
-def progress_dir(settings: Settings, run_id: int) -> Path:
-    """Where long per-host work (image backups) of ``run_id`` reports progress."""
-    return settings.runner_dir / str(run_id) / "progress"
-
-
 def run_playbook(
     request: RunRequest,
     settings: Settings,
@@ -137,7 +132,6 @@ def run_playbook(
         "ANSIBLE_FORCE_COLOR": "0",
         "HIB_RUN_ID": str(run_id),
         "HIB_CANCEL_FILE": str(cancel.cancel_file),
-        "HIB_PROGRESS_DIR": str(progress_dir(settings, run_id)),
         "HIB_HOME": str(settings.home),
         "HIB_DB_URL": settings.db_url,
         "HIB_CONFIG_STORE": str(settings.config_store),
