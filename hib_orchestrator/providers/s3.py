@@ -3,7 +3,8 @@
 Settings (inventory ``hib_<name>``): ``bucket`` (required), ``endpoint``, ``region``, ``prefix``,
 ``access_key_id``, ``secret_access_key``, ``session_token``, ``addressing_style``
 (``path``/``virtual``/``auto``), ``list_version`` (1 or 2), ``signature_version``,
-``page_size`` (keys per listing page, default 1000).
+``page_size`` (keys per listing page, default 1000), ``download`` (``presigned``: GET a
+presigned URL on a shared urllib3 pool, the default; ``sdk``: boto3 ``get_object``).
 
 Presets, as the vendors document for boto3:
 
@@ -35,6 +36,7 @@ from hib_orchestrator.providers.base import (
     optional,
     require,
 )
+from hib_orchestrator.providers.http import HttpClient
 
 CHUNK = 256 * 1024
 _AUTH_CODES = {
@@ -73,7 +75,13 @@ class S3Provider:
         self.prefix = optional(merged, "prefix")
         self.list_version = int(optional(merged, "list_version", "2"))
         self.page_size = int(optional(merged, "page_size", "1000"))
+        self.download = optional(merged, "download", "presigned")
+        if self.download not in ("presigned", "sdk"):
+            raise ConfigError(f"provider {self.name!r} download must be presigned or sdk")
         self.limiter = ctx.limiter
+        # Downloads: a presigned GET on a plain urllib3 pool costs ~0.5 ms CPU per object
+        # against ~2 ms through boto3's get_object; listing and signing stay with boto3.
+        self.http = HttpClient(limiter=ctx.limiter, pool_size=ctx.pool_size, provider=self.name)
         region = optional(merged, "region", "us-east-1")
         config = Config(
             region_name=region,
@@ -125,7 +133,16 @@ class S3Provider:
                 kwargs["Marker"] = page.get("NextMarker") or contents[-1]["Key"]
 
     def iter_bytes(self, obj: ObjectInfo) -> Iterator[bytes]:
-        """GET the object and stream its body."""
+        """GET the object (presigned URL on the shared pool, or boto3) and stream its body."""
+        if self.download == "presigned":
+            url = self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": obj.key}, ExpiresIn=3600
+            )
+            yield from self.http.iter_bytes(url)
+            return
+        yield from self._sdk_bytes(obj)
+
+    def _sdk_bytes(self, obj: ObjectInfo) -> Iterator[bytes]:
         from botocore.exceptions import BotoCoreError, FlexibleChecksumError
 
         self.limiter.acquire()
@@ -140,8 +157,9 @@ class S3Provider:
             body.close()
 
     def close(self) -> None:
-        """Close the client's connection pool."""
+        """Close the client's and the download pool's connections."""
         self.client.close()
+        self.http.close()
 
     def _call(self, fn: Any, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -1,9 +1,9 @@
 """S3-compatible stand-in: moto's S3 app served in-process, behind an access-key check.
 
-moto does not check credentials; :class:`AccessKeyCheck` rejects any request whose SigV4
-``Credential=`` or SigV2 ``AWS <key>:`` access key is not the planted one (403
-``InvalidAccessKeyId``), so ``AUTH_FAILED`` can be tested. Signatures themselves are not
-verified.
+moto does not check credentials; :class:`AccessKeyCheck` rejects any request whose access key
+(SigV4 ``Credential=``, SigV2 ``AWS <key>:``, or a presigned URL's ``X-Amz-Credential`` /
+``AWSAccessKeyId``) is not the planted one (403 ``InvalidAccessKeyId``), so ``AUTH_FAILED``
+can be tested. Signatures themselves are not verified.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from hib_orchestrator.standins.faults import WSGIApp
 
@@ -27,10 +28,9 @@ class AccessKeyCheck:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        auth = environ.get("HTTP_AUTHORIZATION", "")
-        match = _KEY.search(auth)
-        if environ.get("PATH_INFO", "").startswith("/_hib/") or (
-            match and match.group(1) == self.access_key
+        if (
+            environ.get("PATH_INFO", "").startswith("/_hib/")
+            or self._key(environ) == self.access_key
         ):
             return self.app(environ, start_response)
         body = (
@@ -43,6 +43,18 @@ class AccessKeyCheck:
             [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
         )
         return [body]
+
+    @staticmethod
+    def _key(environ: dict[str, Any]) -> str | None:
+        match = _KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if match:
+            return match.group(1)
+        # Presigned URLs: SigV4 X-Amz-Credential=<key>/<scope>, SigV2 AWSAccessKeyId=<key>.
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        for name in ("X-Amz-Credential", "AWSAccessKeyId"):
+            if query.get(name):
+                return query[name][0].split("/", 1)[0]
+        return None
 
 
 def s3_app(access_key: str) -> WSGIApp:

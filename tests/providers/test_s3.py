@@ -88,15 +88,16 @@ def test_listing_500_is_retried(runner, standins) -> None:  # type: ignore[no-un
     assert (result.status, result.new) == ("ok", 10)
 
 
+@pytest.mark.parametrize("download", ["presigned", "sdk"])
 @pytest.mark.parametrize(("kind", "code"), [("cut", "NETWORK"), ("length", "CHECKSUM_MISMATCH")])
-def test_bad_bodies_are_retried_then_reported(runner, standins, kind, code) -> None:  # type: ignore[no-untyped-def]
+def test_bad_bodies_are_retried_then_reported(runner, standins, kind, code, download) -> None:  # type: ignore[no-untyped-def]
     key = "/hib-images/2024/01/img-002"
     standins.fault("s3", kind, match=key, times=1)
-    healed = runner.run("s3-001")
+    healed = runner.run("s3-001", download=download)
     assert healed.status == "ok"
 
     standins.fault("s3", kind, match="/hib-oss/oss/a/img-000", times=10)
-    broken = runner.run("oss-001", name="oss-broken")
+    broken = runner.run("oss-001", name="oss-broken", download=download)
     assert broken.status == "partial"
     assert broken.failed == 1 and broken.new == 9
     assert broken.error_code == code
