@@ -6,8 +6,6 @@ import json
 
 import typer
 
-from hib_orchestrator.db.engine import get_engine
-from hib_orchestrator.db.migrate import upgrade
 from hib_orchestrator.settings import load_settings
 
 
@@ -20,6 +18,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
     ) -> None:
         """Apply migrations (the recorder and every command also do this on first use)."""
+        from hib_orchestrator.db.engine import get_engine
+        from hib_orchestrator.db.migrate import upgrade
+
         before, after = upgrade(get_engine(load_settings().db_url))
         if as_json:
             typer.echo(json.dumps({"before": list(before), "after": list(after)}))

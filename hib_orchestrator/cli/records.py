@@ -10,26 +10,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Connection
 
 from hib_orchestrator.configstore import ConfigStore
 from hib_orchestrator.errors import ConfigError
-from hib_orchestrator.recording import (
-    history,
-    list_hosts,
-    list_runs,
-    open_engine,
-    parse_duration,
-    prune_runs,
-    show_run,
-)
-from hib_orchestrator.recording.queries import DEFAULT_STALE_S, known_host
+from hib_orchestrator.recording.durations import parse_duration
 from hib_orchestrator.settings import load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+# The queries (and SQLAlchemy) load when a command runs, not when `hib` starts.
+DEFAULT_STALE_S = 24 * 3600.0
 
 T = TypeVar("T")
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout.")
@@ -42,6 +38,8 @@ STATUS_STYLE = {
 
 @contextmanager
 def _connection(write: bool = False) -> Iterator[Connection]:
+    from hib_orchestrator.recording.database import open_engine
+
     engine = open_engine(load_settings())
     with engine.begin() if write else engine.connect() as conn:
         yield conn
@@ -189,6 +187,8 @@ def runs_list(
     """Recorded runs: list (newest first), show one, prune old ones."""
     if ctx.invoked_subcommand is not None:
         return
+    from hib_orchestrator.recording.queries import list_runs
+
     found = _read(lambda conn: list_runs(conn, limit))
     if as_json:
         _emit_json(found)
@@ -201,6 +201,8 @@ def runs_show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """One run with a row per host."""
+    from hib_orchestrator.recording.queries import show_run
+
     doc = _read(lambda conn: show_run(conn, run))
     if as_json:
         _emit_json(doc)
@@ -218,6 +220,8 @@ def runs_prune(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Delete old runs and their results (the config history index stays)."""
+    from hib_orchestrator.recording.queries import prune_runs
+
     seconds = parse_duration(older_than) if older_than is not None else None
     with _connection(write=True) as conn:
         removed = prune_runs(conn, older_than_s=seconds, keep_last=keep_last)
@@ -235,6 +239,8 @@ def hosts_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every recorded host: last status, last success, staleness (default bound 24h)."""
+    from hib_orchestrator.recording.queries import list_hosts
+
     bound = parse_duration(stale) if stale is not None else DEFAULT_STALE_S
     found = _read(lambda conn: list_hosts(conn, stale_after_s=bound, only_stale=stale is not None))
     if as_json:
@@ -249,6 +255,7 @@ def history_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Committed config versions of HOST, newest first."""
+    from hib_orchestrator.recording.queries import history, known_host
 
     def query(conn: Connection) -> tuple[bool, list[dict[str, Any]]]:
         return known_host(conn, host), history(conn, host, limit)
@@ -280,6 +287,8 @@ def diff_cmd(
 ) -> None:
     """Unified diff of HOST's config (default: previous version vs latest)."""
     if rev_a is None and rev_b is None:
+        from hib_orchestrator.recording.queries import history
+
         # The two newest versions from the index: no history walk in git.
         newest = _read(lambda conn: history(conn, host, 2))
         if len(newest) == 2:
