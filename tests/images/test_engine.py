@@ -192,3 +192,14 @@ def test_prune_waits_for_no_backup_and_backups_do_not_overlap(runner, tmp_path) 
         assert other.status == "ok"  # other providers back up concurrently
     # Unlocked again; the refused backup left no snapshot behind.
     assert catalog.prune(runner.sessions, runner.store, keep_last=1)["snapshots_removed"] == 0
+
+
+def test_keys_that_would_escape_the_restore_folder_are_refused() -> None:
+    import pytest
+
+    from hib_orchestrator.errors import StoreError
+
+    assert str(catalog.safe_relpath("/2024/a.png")) == "2024/a.png"
+    for bad in ("../etc/passwd", "a/../../b", "", "/"):
+        with pytest.raises(StoreError):
+            catalog.safe_relpath(bad)

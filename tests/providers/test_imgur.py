@@ -41,3 +41,37 @@ def test_image_downloads_survive_faults(runner, standins) -> None:  # type: igno
     result = runner.run("imgur-001")
     assert (result.status, result.new, result.failed) == ("ok", 60, 0)
     assert max(runner.sleeps) >= 1
+
+
+def test_exhausted_credits_are_rate_limited_up_front(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from hib_orchestrator.standins.imgur import ImgurApp
+
+    app = ImgurApp(
+        access_token="imgat-test-000000",
+        refresh_token="imgrt-test-000000",
+        client_id="cid-000000000",
+        client_secret="csec-00000000",
+        images={"abc": (".png", "a.png", b"\x89PNG")},
+        base_url="",
+        credits=1,
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.base_url = f"http://127.0.0.1:{server.port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = runner.run(
+            "imgur-001",
+            name="imgur-broke",
+            api=app.base_url,
+            access_token="imgat-test-000000",
+            attempts=1,
+        )
+    finally:
+        server.shutdown()
+        thread.join()
+    assert (result.status, result.error_code) == ("failed", "RATE_LIMITED")
