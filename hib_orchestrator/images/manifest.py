@@ -207,8 +207,13 @@ def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert blob rows, skipping ones another process stored first (one executemany)."""
     now = utcnow()
     rows = [{**row, "created_at": now} for row in rows]
+    stmt: Any
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(ImageBlob).on_conflict_do_nothing()
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    session.connection().execute(dialect_insert(ImageBlob).on_conflict_do_nothing(), rows)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(ImageBlob).on_conflict_do_nothing()
+    session.connection().execute(stmt, rows)

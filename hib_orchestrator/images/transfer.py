@@ -20,6 +20,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from hib_orchestrator.errors import ChecksumMismatch, HibError, ProviderError
 from hib_orchestrator.images.blobstore import BlobStore, WrittenBlob
 from hib_orchestrator.images.manifest import Known, Manifest
@@ -117,7 +119,7 @@ def backup(
     settings: Mapping[str, Any],
     *,
     store: BlobStore,
-    sessions: Any,
+    sessions: sessionmaker[Session],
     run_id: int | None = None,
     options: BackupOptions | None = None,
     registry: ProviderRegistry | None = None,
