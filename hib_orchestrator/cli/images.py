@@ -17,6 +17,9 @@ JSON_OPT = typer.Option(False, "--json", help="Print one JSON document.")
 SNAPSHOT_OPT = typer.Option(
     None, "--snapshot", help="Run id (or snapshot id) to use; default the latest finished one."
 )
+INCLUDE_DELETED_OPT = typer.Option(
+    False, "--include-deleted", help="Also restore keys deleted upstream (their last version)."
+)
 TO_OPT = typer.Option(..., "--to", help="Folder to write the objects into (key paths).")
 
 
@@ -106,11 +109,14 @@ def images_restore(
     provider: str = typer.Argument(..., help="Inventory host name of the provider."),
     to: Path = TO_OPT,
     snapshot: int | None = SNAPSHOT_OPT,
+    include_deleted: bool = INCLUDE_DELETED_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Write a snapshot's objects under DIR, each at its full provider key."""
     settings = load_settings()
-    doc = catalog.restore(sessions(settings), open_store(settings), provider, to, snapshot)
+    doc = catalog.restore(
+        sessions(settings), open_store(settings), provider, to, snapshot, include_deleted
+    )
     if as_json:
         _emit(doc)
     else:

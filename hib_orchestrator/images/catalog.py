@@ -101,14 +101,17 @@ def restore(
     provider: str,
     dest: Path,
     run: int | None = None,
+    include_deleted: bool = False,
 ) -> dict[str, int]:
-    """``hib images restore``: write a snapshot's objects under ``dest`` as key paths."""
-    with sessions() as s:
-        snap = find_snapshot(s, provider, run)
-        items = [
-            (e.key, e.blob_sha256, e.size)
-            for e in s.scalars(select(ImageEntry).where(_present(snap)))
-        ]
+    """``hib images restore``: write a snapshot's objects under ``dest`` as key paths; with
+    ``include_deleted`` also the last version of keys deleted upstream by then (migrations off
+    a host whose images vanish)."""
+    rows = list_objects(sessions, provider, run)
+    items = [
+        (r["key"], r["sha256"], r["size_bytes"])
+        for r in rows
+        if include_deleted or not r["deleted_upstream"]
+    ]
     files = total = 0
     for key, sha, size in items:
         target = dest / safe_relpath(key)

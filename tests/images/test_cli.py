@@ -52,6 +52,29 @@ def test_ls_restore_verify_prune(runner, capsys, tmp_path) -> None:  # type: ign
     assert code == 0 and doc == {"snapshots_removed": 1, "blobs_removed": 0, "bytes_freed": 0}
 
 
+def test_snapshot_is_selected_by_run_id(runner, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hib_orchestrator.images import backup
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.png").write_bytes(b"a")
+    backup(
+        "runs", "local", {"path": str(src)}, store=runner.store, sessions=runner.sessions, run_id=77
+    )
+    (src / "b.png").write_bytes(b"b")
+    backup(
+        "runs", "local", {"path": str(src)}, store=runner.store, sessions=runner.sessions, run_id=78
+    )
+    code, rows = _json(capsys, ["images", "ls", "runs", "--snapshot", "77", "--json"])
+    assert code == 0 and [(r["key"], r["first_seen_run"]) for r in rows] == [("a.png", 77)]
+    code, rows = _json(capsys, ["images", "ls", "runs", "--json"])
+    assert {(r["key"], r["first_seen_run"], r["last_seen_run"]) for r in rows} == {
+        ("a.png", 77, 78),
+        ("b.png", 78, 78),
+    }
+    assert main(["images", "ls", "runs", "--snapshot", "999"]) == 2
+
+
 def test_bad_input_is_exit_2_with_one_line(runner, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["images", "ls", "no-such-host"]) == 2
     err = capsys.readouterr().err

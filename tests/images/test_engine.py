@@ -49,6 +49,10 @@ def test_basename_collisions_deletion_tombstone_and_restore(runner, tmp_path) ->
     latest = tmp_path / "latest"
     assert catalog.restore(runner.sessions, runner.store, "pics", latest)["files"] == 2
     assert not (latest / "2024" / "a.png").exists()
+    everything = tmp_path / "everything"
+    doc = catalog.restore(runner.sessions, runner.store, "pics", everything, include_deleted=True)
+    assert doc["files"] == 3
+    assert (everything / "2024" / "a.png").read_bytes() == b"2024 bytes"
     earlier = tmp_path / "earlier"
     doc = catalog.restore(runner.sessions, runner.store, "pics", earlier, first.snapshot_id)
     assert doc == {"files": 3, "bytes": len(b"2023 bytes2024 bytesbee")}
