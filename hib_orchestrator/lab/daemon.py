@@ -100,6 +100,10 @@ class Daemon:
                     reply = {"ok": False, "error": str(err)}
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
+                if self.stopping.is_set():
+                    break
+        except (asyncio.CancelledError, ConnectionError):
+            pass  # the daemon is stopping or the client went away: nothing left to answer
         finally:
             writer.close()
 

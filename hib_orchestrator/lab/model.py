@@ -9,9 +9,14 @@ renderers add at fetch time.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import random
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _B64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
@@ -21,6 +26,9 @@ SITES = ("fra1", "ams2", "lon3", "par1", "nyc4", "sjc2", "sin1", "tyo3", "syd1",
 PEERS = ("core", "dist", "edge", "access", "fw", "lb", "wan", "dc")
 SERVICES = ("voice", "data", "mgmt", "guest", "iot", "cctv", "printers", "servers", "backup",
             "storage", "vmotion", "dmz", "lab", "wifi", "hr", "finance")
+
+
+_TABLES: dict[str, bytes] = {}
 
 
 class SecretBox:
@@ -36,14 +44,13 @@ class SecretBox:
         self.used: dict[str, str] = {}
 
     def _draw(self, name: str, length: int, alphabet: str) -> str:
-        out: list[str] = []
-        counter = 0
-        while len(out) < length:
-            key = f"{self._seed}|{self._index}|{name}|{counter}"
-            digest = hashlib.sha256(key.encode()).digest()
-            out.extend(alphabet[b % len(alphabet)] for b in digest)
-            counter += 1
-        return "".join(out[:length])
+        table = _TABLES.get(alphabet)
+        if table is None:
+            table = _TABLES[alphabet] = bytes(
+                ord(alphabet[b % len(alphabet)]) for b in range(256)
+            )
+        key = f"{self._seed}|{self._index}|{name}".encode()
+        return hashlib.shake_256(key).digest(length).translate(table).decode()
 
     def get(self, name: str, kind: str = "word") -> str:
         """The secret called ``name`` in the given shape (``word``, ``type9``, ``sha512``, ...)."""
@@ -66,13 +73,71 @@ class SecretBox:
         return value
 
 
+_SLOT = re.compile("\x00([TC])([^\x00]*)\x00")
+
+
+class Volatile:
+    """Placeholders for the values that change on every fetch.
+
+    Renderers put these into the text once; :func:`fill` turns a cached rendering into what one
+    fetch prints, so a fetch costs a substitution instead of a whole rendering.
+    """
+
+    def ts(self, fmt: str) -> str:
+        """The fetch time, formatted with ``strftime(fmt)``."""
+        return f"\x00T{fmt}\x00"
+
+    def counter(self, base: int, step: int, mod: int) -> str:
+        """``base + (fetch number * step) % mod``: a number that moves on every fetch."""
+        return f"\x00C{base},{step},{mod}\x00"
+
+
+def fill(template: str, now: datetime, fetch_no: int) -> str:
+    """Replace :class:`Volatile` placeholders with this fetch's values."""
+
+    def value(match: re.Match[str]) -> str:
+        if match[1] == "T":
+            return now.strftime(match[2])
+        base, step, mod = (int(x) for x in match[2].split(","))
+        return str(base + (fetch_no * step) % mod)
+
+    return _SLOT.sub(value, template)
+
+
+def _dotted(n: int) -> str:
+    return f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """An IPv4 address or network with the spellings configs need (cheaper than ipaddress)."""
+
+    ip: str
+    network_address: str
+    prefixlen: int
+    netmask: str
+    hostmask: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def make(cls, addr: int, prefixlen: int, interface: bool = False) -> Prefix:
+        """``addr/prefixlen``; an interface keeps its host address, a network is masked."""
+        mask = (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF
+        ip, net = _dotted(addr), _dotted(addr & mask)
+        return cls(ip, net, prefixlen, _dotted(mask), _dotted(~mask & 0xFFFFFFFF),
+                   f"{ip if interface else net}/{prefixlen}")
+
+
 @dataclass(slots=True)
 class Interface:
     """One physical or logical interface."""
 
     name: str
     description: str
-    address: ipaddress.IPv4Interface | None = None
+    address: Prefix | None = None
     access_vlan: int | None = None
     shutdown: bool = False
     mtu: int = 1500
@@ -84,8 +149,8 @@ class AclEntry:
 
     action: str
     proto: str
-    src: ipaddress.IPv4Network
-    dst: ipaddress.IPv4Network
+    src: Prefix
+    dst: Prefix
     port: int | None = None
 
 
@@ -102,9 +167,9 @@ class DeviceModel:
     interfaces: list[Interface] = field(default_factory=list)
     vlans: dict[int, str] = field(default_factory=dict)
     acls: dict[str, list[AclEntry]] = field(default_factory=dict)
-    ospf_networks: list[tuple[ipaddress.IPv4Network, int]] = field(default_factory=list)
+    ospf_networks: list[tuple[Prefix, int]] = field(default_factory=list)
     bgp_neighbors: list[tuple[str, int, str]] = field(default_factory=list)
-    static_routes: list[tuple[ipaddress.IPv4Network, str]] = field(default_factory=list)
+    static_routes: list[tuple[Prefix, str]] = field(default_factory=list)
     ntp_servers: list[str] = field(default_factory=list)
     log_hosts: list[str] = field(default_factory=list)
     dns_servers: list[str] = field(default_factory=list)
@@ -113,12 +178,27 @@ class DeviceModel:
     users: list[str] = field(default_factory=list)
 
 
-def _ip(rng: random.Random, first: int = 10) -> str:
-    return f"{first}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+def _pick(rng: random.Random, seq: Sequence[T]) -> T:
+    # random.choice costs several Python calls; one random() is plenty for generated configs.
+    return seq[int(rng.random() * len(seq))]
 
 
-def _net(rng: random.Random, prefix: int) -> ipaddress.IPv4Network:
-    return ipaddress.IPv4Network(f"{_ip(rng)}/{prefix}", strict=False)
+def _below(rng: random.Random, start: int, stop: int | None = None) -> int:
+    if stop is None:
+        start, stop = 0, start
+    return start + int(rng.random() * (stop - start))
+
+
+def _addr(rng: random.Random) -> int:
+    return (10 << 24) | (rng.getrandbits(16) << 8) | _below(rng, 1, 255)
+
+
+def _ip(rng: random.Random) -> str:
+    return _dotted(_addr(rng))
+
+
+def _net(rng: random.Random, prefix: int) -> Prefix:
+    return Prefix.make(_addr(rng), prefix)
 
 
 def _interface_names(platform: str, count: int) -> list[str]:
@@ -144,38 +224,38 @@ def build(seed: str, index: int, hostname: str, platform: str, mutations: int = 
         index=index,
         platform=platform,
         site=site,
-        asn=64512 + rng.randrange(1000),
+        asn=64512 + _below(rng, 1000),
         router_id=f"10.255.{index // 250}.{index % 250 + 1}",
     )
-    nvlans = rng.randrange(12, 24)
+    nvlans = _below(rng, 12, 24)
     vlan_ids = sorted(rng.sample(range(10, 4000), nvlans))
-    model.vlans = {v: f"{rng.choice(SERVICES)}-{v}" for v in vlan_ids}
-    count = rng.randrange(24, 49) if platform != "linux" else 2
+    model.vlans = {v: f"{_pick(rng, SERVICES)}-{v}" for v in vlan_ids}
+    count = _below(rng, 24, 49) if platform != "linux" else 2
     for n, name in enumerate(_interface_names(platform, count)):
-        peer = f"{rng.choice(PEERS)}-{rng.choice(SITES)}-{rng.randrange(1, 40):02d}"
-        iface = Interface(name=name, description=f"to {peer} port {rng.randrange(1, 49)}")
+        peer = f"{_pick(rng, PEERS)}-{_pick(rng, SITES)}-{_below(rng, 1, 40):02d}"
+        iface = Interface(name=name, description=f"to {peer} port {_below(rng, 1, 49)}")
         if n % 3 == 0:
-            iface.address = ipaddress.IPv4Interface(f"{_ip(rng)}/{rng.choice((24, 30, 31))}")
+            iface.address = Prefix.make(_addr(rng), _pick(rng, (24, 30, 31)), interface=True)
         else:
-            iface.access_vlan = rng.choice(vlan_ids)
+            iface.access_vlan = _pick(rng, vlan_ids)
         iface.shutdown = rng.random() < 0.1
-        iface.mtu = rng.choice((1500, 1500, 9000, 9216))
+        iface.mtu = _pick(rng, (1500, 1500, 9000, 9216))
         model.interfaces.append(iface)
     for acl in ("MGMT-IN", "EDGE-IN", "VTY-ACCESS"):
-        model.acls[acl] = [_acl_entry(rng) for _ in range(rng.randrange(6, 14))]
-    model.ospf_networks = [(_net(rng, 24), rng.choice((0, 0, 1, 10))) for _ in range(6)]
+        model.acls[acl] = [_acl_entry(rng) for _ in range(_below(rng, 6, 14))]
+    model.ospf_networks = [(_net(rng, 24), _pick(rng, (0, 0, 1, 10))) for _ in range(6)]
     model.bgp_neighbors = [
-        (_ip(rng), 64512 + rng.randrange(1000), f"{rng.choice(PEERS)}-{rng.choice(SITES)}")
-        for _ in range(rng.randrange(2, 7))
+        (_ip(rng), 64512 + _below(rng, 1000), f"{_pick(rng, PEERS)}-{_pick(rng, SITES)}")
+        for _ in range(_below(rng, 2, 7))
     ]
-    model.static_routes = [(_net(rng, 16), _ip(rng)) for _ in range(rng.randrange(3, 9))]
+    model.static_routes = [(_net(rng, 16), _ip(rng)) for _ in range(_below(rng, 3, 9))]
     model.ntp_servers = [_ip(rng) for _ in range(3)]
     model.log_hosts = [_ip(rng) for _ in range(2)]
     model.dns_servers = [_ip(rng) for _ in range(2)]
     model.tacacs_servers = [_ip(rng) for _ in range(2)]
     model.hosts_entries = [
-        (_ip(rng), f"{rng.choice(PEERS)}-{rng.choice(SITES)}-{n:02d}.{site}.example.net")
-        for n in range(rng.randrange(8, 20))
+        (_ip(rng), f"{_pick(rng, PEERS)}-{_pick(rng, SITES)}-{n:02d}.{site}.example.net")
+        for n in range(_below(rng, 8, 20))
     ]
     model.users = ["admin", f"noc{index % 7}", "backup"]
     for step in range(1, mutations + 1):
@@ -185,11 +265,11 @@ def build(seed: str, index: int, hostname: str, platform: str, mutations: int = 
 
 def _acl_entry(rng: random.Random) -> AclEntry:
     return AclEntry(
-        action=rng.choice(("permit", "permit", "deny")),
-        proto=rng.choice(("tcp", "udp", "ip")),
-        src=_net(rng, rng.choice((8, 16, 24))),
-        dst=_net(rng, rng.choice((16, 24, 32))),
-        port=rng.choice((22, 53, 123, 161, 443, 514, 8080)),
+        action=_pick(rng, ("permit", "permit", "deny")),
+        proto=_pick(rng, ("tcp", "udp", "ip")),
+        src=_net(rng, _pick(rng, (8, 16, 24))),
+        dst=_net(rng, _pick(rng, (16, 24, 32))),
+        port=_pick(rng, (22, 53, 123, 161, 443, 514, 8080)),
     )
 
 
@@ -201,14 +281,14 @@ def mutate(model: DeviceModel, seed: str, step: int) -> str:
     rng = random.Random(f"{seed}|{model.index}|mutation|{step}")
     # Linux devices only serve hostname/hosts/sshd_config, so their change goes to /etc/hosts.
     kinds = ("hosts",) if model.platform == "linux" else MUTATIONS[:4]
-    kind = rng.choice(kinds)
+    kind = _pick(rng, kinds)
     if kind == "description":
-        iface = rng.choice(model.interfaces)
-        iface.description = f"changed {step}: to {rng.choice(PEERS)}-{rng.choice(SITES)}"
+        iface = _pick(rng, model.interfaces)
+        iface.description = f"changed {step}: to {_pick(rng, PEERS)}-{_pick(rng, SITES)}"
     elif kind == "vlan":
         free = [v for v in range(4001, 4090) if v not in model.vlans]
-        vid = rng.choice(free)
-        model.vlans[vid] = f"added-{step}-{rng.choice(SERVICES)}"
+        vid = _pick(rng, free)
+        model.vlans[vid] = f"added-{step}-{_pick(rng, SERVICES)}"
     elif kind == "acl":
         model.acls["EDGE-IN"].append(_acl_entry(rng))
     elif kind == "route":

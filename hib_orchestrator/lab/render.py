@@ -1,15 +1,20 @@
-"""Turn a device into the text its config command prints, and list the secrets that text holds."""
+"""Turn a device into the text its config command prints, and list the secrets that text holds.
+
+A device's documents are rendered once per (device, document, mutation count) and cached with
+placeholders for the volatile values; each fetch only fills those in.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import lru_cache
 
 from hib_orchestrator.lab import render_cisco, render_other
-from hib_orchestrator.lab.model import DeviceModel, SecretBox, build
+from hib_orchestrator.lab.model import DeviceModel, SecretBox, Volatile, build, fill
 from hib_orchestrator.lab.state import Device, LabSpec
 
-Renderer = Callable[[DeviceModel, SecretBox, datetime, int], list[str]]
+Renderer = Callable[[DeviceModel, SecretBox, Volatile], list[str]]
 
 RENDERERS: dict[str, Renderer] = {
     "cisco_ios": render_cisco.render_ios,
@@ -22,30 +27,37 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 LINUX_FILES = ("/etc/hostname", "/etc/hosts", "/etc/ssh/sshd_config")
+TEMPLATE_CACHE = 4096
 
 
 def render_lines(
-    spec: LabSpec, dev: Device, doc: str, mutations: int, now: datetime, fetch_no: int
+    spec: LabSpec, dev: Device, doc: str, mutations: int
 ) -> tuple[list[str], SecretBox]:
-    """Lines of document ``doc`` (``running`` or a linux path) and the secrets it used."""
+    """Lines of document ``doc`` (``running`` or a linux path), with volatile placeholders,
+    and the secrets it used."""
     model = build(spec.seed, dev.index, dev.host, dev.platform, mutations)
     box = SecretBox(spec.seed, dev.index)
     if dev.platform == "linux":
-        return render_other.render_linux(model, box, now, fetch_no, doc), box
-    return RENDERERS[dev.platform](model, box, now, fetch_no), box
+        return render_other.render_linux(model, box, Volatile(), doc), box
+    return RENDERERS[dev.platform](model, box, Volatile()), box
+
+
+@lru_cache(maxsize=TEMPLATE_CACHE)
+def template(spec: LabSpec, dev: Device, doc: str, mutations: int) -> str:
+    """The document with volatile placeholders (cached)."""
+    return "\n".join(render_lines(spec, dev, doc, mutations)[0])
 
 
 def render(spec: LabSpec, dev: Device, doc: str, mutations: int, now: datetime,
            fetch_no: int) -> str:
-    """The document as the device prints it (lines joined with ``\\n``)."""
-    return "\n".join(render_lines(spec, dev, doc, mutations, now, fetch_no)[0])
+    """The document as the device prints it on fetch number ``fetch_no`` at ``now``."""
+    return fill(template(spec, dev, doc, mutations), now, fetch_no)
 
 
 def planted_secrets(spec: LabSpec, dev: Device) -> list[str]:
     """Every secret string in this device's configuration documents (any mutation count)."""
     docs = LINUX_FILES if dev.platform == "linux" else ("running",)
     found: dict[str, str] = {}
-    now = datetime.now(UTC)
     for doc in docs:
-        found.update(render_lines(spec, dev, doc, 0, now, 0)[1].used)
+        found.update(render_lines(spec, dev, doc, 0)[1].used)
     return list(found.values())

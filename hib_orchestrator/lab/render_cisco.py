@@ -1,21 +1,18 @@
 """Cisco-style renderers: IOS, NX-OS, IOS XR and Arista EOS running configs.
 
 Each renderer takes the model, the :class:`~hib_orchestrator.lab.model.SecretBox` (so the
-secrets it plants are recorded), and the fetch-time values (``now``, ``fetch_no``) that only
-the volatile lines use.
+secrets it plants are recorded), and the :class:`~hib_orchestrator.lab.model.Volatile`
+placeholders that only the volatile lines use (filled in at every fetch).
 """
 
 from __future__ import annotations
 
-import ipaddress
-from datetime import datetime
-
-from hib_orchestrator.lab.model import AclEntry, DeviceModel, SecretBox
+from hib_orchestrator.lab.model import AclEntry, DeviceModel, Prefix, SecretBox, Volatile
 
 
-def wildcard(net: ipaddress.IPv4Network) -> str:
+def wildcard(net: Prefix) -> str:
     """Cisco wildcard mask of a network."""
-    return str(net.hostmask)
+    return net.hostmask
 
 
 def _acl_ios(entry: AclEntry) -> str:
@@ -31,15 +28,15 @@ def _acl_prefix(entry: AclEntry, seq: int) -> str:
     return f" {seq} {entry.action} {entry.proto} {entry.src} {entry.dst}{port}"
 
 
-def _ts_ios(now: datetime) -> str:
-    return now.strftime("%H:%M:%S UTC %a %b %d %Y")
+def _ts_ios(v: Volatile) -> str:
+    return v.ts("%H:%M:%S UTC %a %b %d %Y")
 
 
-def _ts_unix(now: datetime) -> str:
-    return now.strftime("%a %b %d %H:%M:%S %Y")
+def _ts_unix(v: Volatile) -> str:
+    return v.ts("%a %b %d %H:%M:%S %Y")
 
 
-def render_ios(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> list[str]:
+def render_ios(m: DeviceModel, s: SecretBox, v: Volatile) -> list[str]:
     """``show running-config`` of a Catalyst-like IOS switch."""
     body: list[str] = [
         "version 15.2", "no service pad", "service timestamps debug datetime msec",
@@ -106,7 +103,7 @@ def render_ios(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> li
         "ntp authenticate", "ntp trusted-key 1",
     ]
     body += [f"ntp server {ip} key 1" for ip in m.ntp_servers]
-    body.append(f"ntp clock-period {17179000 + (fetch_no * 7919) % 9973}")
+    body.append(f"ntp clock-period {v.counter(17179000, 7919, 9973)}")
     body += [
         "!", "banner motd ^C", f"  {m.hostname}: authorised access only.",
         "  All sessions are logged.", "^C", "!",
@@ -117,17 +114,17 @@ def render_ios(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> li
     size = sum(len(line) + 1 for line in body)
     head = [
         "Building configuration...", "", f"Current configuration : {size} bytes", "!",
-        f"! Last configuration change at {_ts_ios(now)} by admin",
-        f"! NVRAM config last updated at {_ts_ios(now)} by admin", "!",
+        f"! Last configuration change at {_ts_ios(v)} by admin",
+        f"! NVRAM config last updated at {_ts_ios(v)} by admin", "!",
     ]
     return head + body
 
 
-def render_nxos(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> list[str]:
+def render_nxos(m: DeviceModel, s: SecretBox, v: Volatile) -> list[str]:
     """``show running-config`` of a Nexus switch."""
     out = [
         "", "!Command: show running-config",
-        f"!Running configuration last done at: {_ts_unix(now)}", f"!Time: {_ts_unix(now)}", "",
+        f"!Running configuration last done at: {_ts_unix(v)}", f"!Time: {_ts_unix(v)}", "",
         "version 9.3(8) Bios:version 05.45", f"hostname {m.hostname}",
         "vdc " + m.hostname + " id 1", "  limit-resource vlan minimum 16 maximum 4094", "",
         "feature tacacs+", "feature ospf", "feature bgp", "feature interface-vlan",
@@ -180,11 +177,11 @@ def render_nxos(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> l
     return out
 
 
-def render_xr(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> list[str]:
+def render_xr(m: DeviceModel, s: SecretBox, v: Volatile) -> list[str]:
     """``show running-config`` of an IOS XR router."""
     out = [
         "Building configuration...", "!! IOS XR Configuration 7.5.2",
-        f"!! Last configuration change at {_ts_unix(now)} by admin", "!",
+        f"!! Last configuration change at {_ts_unix(v)} by admin", "!",
         f"hostname {m.hostname}", "clock timezone UTC UTC",
         f"domain name {m.site}.example.net",
     ]
@@ -236,12 +233,12 @@ def render_xr(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> lis
     return out
 
 
-def render_eos(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> list[str]:
+def render_eos(m: DeviceModel, s: SecretBox, v: Volatile) -> list[str]:
     """``show running-config`` of an Arista EOS switch."""
     out = [
         "! Command: show running-config", f"! device: {m.hostname} (vEOS-lab, EOS-4.30.1F)", "!",
         "! boot system flash:/vEOS-lab.swi", "!",
-        f"! Startup-config last modified at {_ts_unix(now)} by admin",
+        f"! Startup-config last modified at {_ts_unix(v)} by admin",
         "no aaa root", "!",
     ]
     for user in m.users:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from hib_orchestrator.lab.model import DeviceModel, SecretBox
+from hib_orchestrator.lab.model import DeviceModel, SecretBox, Volatile
 
 
-def render_junos(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> list[str]:
+def render_junos(m: DeviceModel, s: SecretBox, v: Volatile) -> list[str]:
     """``show configuration | display set`` of an MX/EX-like Junos box."""
-    ts = now.strftime("%Y-%m-%d %H:%M:%S UTC")
+    ts = v.ts("%Y-%m-%d %H:%M:%S UTC")
     out = [f"## Last commit: {ts} by admin", "set version 21.4R3.15",
            f"set system host-name {m.hostname}", f"set system domain-name {m.site}.example.net",
            f"set system root-authentication encrypted-password \"{s.get('root_hash', 'sha512')}\""]
@@ -139,28 +137,28 @@ def _vrp_like(m: DeviceModel, s: SecretBox, vendor: str) -> list[str]:
     return "\n".join(out).split("\n")
 
 
-def render_vrp(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> list[str]:
+def render_vrp(m: DeviceModel, s: SecretBox, v: Volatile) -> list[str]:
     """``display current-configuration`` of a Huawei VRP switch."""
-    ts = now.strftime("%Y-%m-%d %H:%M:%S+00:00")
+    ts = v.ts("%Y-%m-%d %H:%M:%S+00:00")
     return ["!Software Version V800R021C00SPC100",
             f"!Last configuration was updated at {ts}", *_vrp_like(m, s, "vrp")]
 
 
-def render_comware(m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int) -> list[str]:
+def render_comware(m: DeviceModel, s: SecretBox, v: Volatile) -> list[str]:
     """``display current-configuration`` of an H3C/HP Comware switch."""
-    ts = now.strftime("%Y/%m/%d %H:%M:%S")
+    ts = v.ts("%Y/%m/%d %H:%M:%S")
     return ["#", " version 7.1.070, Release 6728P22", f"# Last saved at {ts}",
             *_vrp_like(m, s, "comware")]
 
 
 def render_linux(
-    m: DeviceModel, s: SecretBox, now: datetime, fetch_no: int, path: str
+    m: DeviceModel, s: SecretBox, v: Volatile, path: str
 ) -> list[str]:
     """One file of a Linux host (``/etc/hostname``, ``/etc/hosts``, ``/etc/ssh/sshd_config``)."""
     if path == "/etc/hostname":
         return [m.hostname]
     if path == "/etc/hosts":
-        out = [f"# Last modified: {now.strftime('%Y-%m-%d %H:%M:%S')}",
+        out = [f"# Last modified: {v.ts('%Y-%m-%d %H:%M:%S')}",
                "127.0.0.1\tlocalhost",
                f"127.0.1.1\t{m.hostname}.{m.site}.example.net\t{m.hostname}",
                "", "# The following lines are desirable for IPv6 capable hosts",

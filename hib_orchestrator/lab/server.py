@@ -234,7 +234,7 @@ class CliChannel(asyncssh.SSHServerSession[str]):
 
     def _write(self, text: str) -> None:
         assert self.chan is not None
-        if not self.chan.is_closing():
+        if text and not self.chan.is_closing():
             self.chan.write(text)
 
     async def _guarded(self) -> None:
@@ -255,21 +255,25 @@ class CliChannel(asyncssh.SSHServerSession[str]):
             line = await self.lines.get()
             if line is None:
                 break
-            if interactive:
-                self._write((line if self.cli.echo else "") + CRLF)
+            # Echo, output and prompt go out in one write (one SSH packet where they fit).
+            echo = (line if self.cli.echo else "") + CRLF if interactive else ""
             if line.strip() and self.fleet.fault(self.dev.host) == "slow":
+                self._write(echo)
+                echo = ""
                 await asyncio.sleep(random.uniform(2.0, 5.0))
             reply = self.cli.handle(line)
             if reply.config and self.fleet.fault(self.dev.host) == "truncate":
-                self._write(reply.body[: len(reply.body) // 2])
+                self._write(echo + reply.body[: len(reply.body) // 2])
                 await asyncio.sleep(0.05)
                 self.conn.close()
                 return
+            prompt = reply.prompt if interactive else ""
             if reply.paged and interactive:
+                self._write(echo)
                 await self._write_paged(reply.body)
+                self._write(prompt)
             else:
-                self._write(reply.body)
-            self._write(reply.prompt if interactive else "")
+                self._write(echo + reply.body + prompt)
             if reply.close:
                 break
         assert self.chan is not None

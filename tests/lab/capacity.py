@@ -31,7 +31,7 @@ def _one(hostvars: dict[str, Any]) -> str | None:
         text = fetch(hostvars, conn_timeout=30, banner_timeout=30, auth_timeout=30)
     except Exception as err:  # every failure is counted
         return f"{type(err).__name__}: {err}"
-    return None if len(text) > 100 else "short output"
+    return None if len(text) > 100 else f"short output from {hostvars['ansible_host']}: {text!r}"
 
 
 def measure(devices: int, workers: int) -> dict[str, Any]:
