@@ -203,7 +203,10 @@ class _Run:
         error = None
         if self.result.failed:
             code = self.codes.most_common(1)[0][0]
-            first = next(f for f in self.result.failures if f["code"] == code)
+            # Only the first 20 failures are kept; the most common code may not be among them.
+            first = next(
+                (f for f in self.result.failures if f["code"] == code), self.result.failures[0]
+            )
             self.result.error_code = code
             self.result.error_message = (
                 f"{self.result.failed} of {self.total} objects failed; "
