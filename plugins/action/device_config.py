@@ -116,11 +116,15 @@ class ActionModule(ActionBase):
             timeout=_float(pick("timeout", "hib_timeout") or DEFAULT_TIMEOUT, "hib_timeout"),
             retries=_int(_first(pick("retries", "hib_retries"), DEFAULT_RETRIES), "hib_retries"),
         )
+        mask = _first(pick("mask_secrets", "hib_mask_secrets"), True)
+        extra_masks = pick("secret_patterns", "hib_secret_patterns")
+        if isinstance(mask, list | tuple):  # `hib_mask_secrets: [regex, ...]`: on, plus these
+            extra_masks, mask = [*(extra_masks or []), *mask], True
         overrides = {
             "commands": pick("commands", "hib_commands"),
             "extra_ignore_lines": pick("ignore_lines", "hib_ignore_lines"),
             "extra_delete_lines": pick("delete_lines", "hib_delete_lines"),
-            "extra_mask_secrets": pick("secret_patterns", "hib_secret_patterns"),
+            "extra_mask_secrets": extra_masks,
             "min_lines": pick("min_lines", "hib_min_lines"),
             "max_drop_pct": pick("max_size_drop_pct", "hib_max_size_drop_pct"),
         }
@@ -130,7 +134,7 @@ class ActionModule(ActionBase):
             run_id=ensure_run_id(),
             policy=policy,
             overrides=overrides,
-            mask_secrets=_bool(_first(pick("mask_secrets", "hib_mask_secrets"), True)),
+            mask_secrets=_bool(mask),
             accept_size_drop=_bool(_first(pick("accept_size_drop", "hib_accept_size_drop"),
                                           False)),
             check_mode=bool(self._task.check_mode),

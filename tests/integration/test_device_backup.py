@@ -307,7 +307,9 @@ def test_network_os_fqcn_unknown_and_missing_platforms(lab: Lab, tmp_path: Path,
     ios = next(dict(v) for v in lab.hosts().values() if v["hib_platform"] == "cisco_ios")
     ios.pop("hib_platform")
     hosts = {
-        "fqcn-1": {**ios, "ansible_network_os": "cisco.ios.ios", "hib_timeout": "20"},
+        "fqcn-1": {**ios, "ansible_network_os": "cisco.ios.ios", "hib_timeout": "20",
+                   "hib_mask_secrets": [r"^hostname (?P<secret>\S+)"]},
+        "clear-1": {**ios, "hib_platform": "cisco_ios", "hib_mask_secrets": False},
         "acme-1": {**ios, "hib_platform": "acme_os"},
         "none-1": dict(ios),
     }
@@ -317,7 +319,11 @@ def test_network_os_fqcn_unknown_and_missing_platforms(lab: Lab, tmp_path: Path,
     home.mkdir()
     run = playbook(home, [inventory], tag="variants")
     assert run.device("fqcn-1")["changed"] is True
-    assert (home / "configs" / path_for("fqcn-1")).read_text().endswith("\nend\n")
+    fqcn = (home / "configs" / path_for("fqcn-1")).read_text()
+    assert fqcn.endswith("\nend\n")
+    assert "\nhostname <removed>\n" in fqcn and "\nenable secret 9 <removed>\n" in fqcn
+    clear = (home / "configs" / path_for("clear-1")).read_text()
+    assert "<removed>" not in clear and any(s in clear for s in lab.secrets())
     assert run.device("acme-1")["error_code"] == "UNSUPPORTED_PLATFORM"
     assert run.device("none-1")["error_code"] == "BAD_CONFIG"
-    assert (run.commit() or {}).get("hosts") == ["fqcn-1"]
+    assert (run.commit() or {}).get("hosts") == ["clear-1", "fqcn-1"]
