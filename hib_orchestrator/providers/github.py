@@ -177,11 +177,12 @@ class GithubProvider:
         err = proc.stderr.decode("utf-8", "replace").replace(self.token or "\0", "***")
         line = " ".join(err.split())[:200]
         low = line.lower()
+        verb = argv[3] if argv[1] == "-C" else argv[1]
         if any(h in low for h in _AUTH_HINTS):
-            raise ProviderAuthFailed(f"git {argv[1]} {self.repo}: {line}")
+            raise ProviderAuthFailed(f"git {verb} {self.repo}: {line}")
         if any(h in low for h in _MISSING_HINTS):
-            raise NotFound(f"git {argv[1]} {self.repo}: {line}")
-        raise NetworkError(f"git {argv[1]} {self.repo}: {line}")
+            raise NotFound(f"git {verb} {self.repo}: {line}")
+        raise NetworkError(f"git {verb} {self.repo}: {line}")
 
 
 def _pipes(proc: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
