@@ -27,8 +27,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def _one(hostvars: dict[str, Any]) -> str | None:
+    # netmiko turns the command-echo check off for hp_comware; without it a prompt answering a
+    # late extra RETURN of find_prompt() can pass for the end of the output when the client's
+    # own threads lag. The lab echoes like a pty, so the check works: turn it back on.
+    extra = {"global_cmd_verify": True} if hostvars["hib_platform"] == "hp_comware" else {}
     try:
-        text = fetch(hostvars, conn_timeout=30, banner_timeout=30, auth_timeout=30)
+        text = fetch(hostvars, conn_timeout=30, banner_timeout=30, auth_timeout=30, **extra)
     except Exception as err:  # every failure is counted
         return f"{type(err).__name__}: {err}"
     return None if len(text) > 100 else f"short output from {hostvars['ansible_host']}: {text!r}"
