@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tests.lab.conftest import Lab, fetch, hib, start_lab
+from tests.lab.conftest import Lab, hib, pooled_fetch, start_lab
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -27,12 +27,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def _one(hostvars: dict[str, Any]) -> str | None:
-    # netmiko turns the command-echo check off for hp_comware; without it a prompt answering a
-    # late extra RETURN of find_prompt() can pass for the end of the output when the client's
-    # own threads lag. The lab echoes like a pty, so the check works: turn it back on.
-    extra = {"global_cmd_verify": True} if hostvars["hib_platform"] == "hp_comware" else {}
     try:
-        text = fetch(hostvars, conn_timeout=30, banner_timeout=30, auth_timeout=30, **extra)
+        text = pooled_fetch(hostvars, conn_timeout=30, banner_timeout=30, auth_timeout=30)
     except Exception as err:  # every failure is counted
         return f"{type(err).__name__}: {err}"
     return None if len(text) > 100 else f"short output from {hostvars['ansible_host']}: {text!r}"

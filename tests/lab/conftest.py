@@ -101,10 +101,22 @@ def fetch(hostvars: dict[str, Any], **kw: Any) -> str:
         conn.disconnect()
 
 
+def pooled_fetch(hostvars: dict[str, Any], **kw: Any) -> str:
+    """:func:`fetch` for use in a thread pool.
+
+    netmiko turns the command-echo check off for hp_comware; then, when the client's threads
+    lag, the prompt answering a late extra RETURN of ``find_prompt()`` can pass for the end of
+    the output (docs/lab.md). The lab echoes like a pty, so the check works: turn it back on.
+    """
+    if hostvars["hib_platform"] == "hp_comware":
+        kw.setdefault("global_cmd_verify", True)
+    return fetch(hostvars, **kw)
+
+
 def fetch_all(hosts: dict[str, dict[str, Any]], workers: int = 8) -> dict[str, str]:
     """Fetch many devices in a thread pool, like a backup run does."""
     with ThreadPoolExecutor(workers) as pool:
-        texts = pool.map(fetch, hosts.values())
+        texts = pool.map(pooled_fetch, hosts.values())
         return dict(zip(hosts, texts, strict=True))
 
 
