@@ -27,6 +27,7 @@ def backup_isolated(
     workers: int = 8,
     rate_limit: float | None = None,
     attempts: int = 5,
+    dry_run: bool = False,
     timeout: float | None = None,
 ) -> Any:
     """:func:`hib_orchestrator.images.backup_host` in a child interpreter; same result type.
@@ -44,6 +45,7 @@ def backup_isolated(
         "workers": workers,
         "rate_limit": rate_limit,
         "attempts": attempts,
+        "dry_run": dry_run,
     }
     try:
         proc = subprocess.run(
@@ -77,6 +79,7 @@ def main() -> int:
         workers=int(req["workers"]),
         rate_limit=req.get("rate_limit"),
         retry=RetryPolicy(attempts=int(req["attempts"])),
+        dry_run=bool(req.get("dry_run")),
     )
     try:
         result = backup_host(req["host"], req["provider"], req["settings"], options=options)

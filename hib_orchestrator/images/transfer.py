@@ -55,12 +55,15 @@ class BackupOptions:
         rate_limit: requests per second to this provider (None: no cap).
         retry: retry policy per listing and per object.
         progress: called (from the calling thread) as objects finish.
+        dry_run: list and compare only: counts say what a backup would do; nothing is
+            downloaded or recorded (Ansible check mode).
     """
 
     workers: int = 8
     rate_limit: float | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress: Callable[[Progress], None] | None = None
+    dry_run: bool = False
 
 
 @dataclass(slots=True)
@@ -148,7 +151,11 @@ def backup(
                 store.lock(f"provider-{_safe_name(host)}", busy=f"a backup of {host} is running"),
             ):
                 store.clean_parts()
-                _Run(host, provider, store, Manifest(sessions, host, run_id), options, result).go()
+                run = _Run(host, provider, store, Manifest(sessions, host, run_id), options, result)
+                if options.dry_run:
+                    run.preview()
+                else:
+                    run.go()
         except HibError as err:
             _fail(result, err)
         finally:
@@ -178,6 +185,21 @@ class _Run:
         self.total = 0
         self.done = 0
         self.codes: Counter[str] = Counter()
+
+    def preview(self) -> None:
+        """Dry run: list and compare, count what would be downloaded; write nothing."""
+        try:
+            listing = self._list()
+        except ProviderError as err:
+            _fail(self.result, err)
+            return
+        self.total = len(listing)
+        for _, is_new in self._plan(listing).downloads:
+            if is_new:
+                self.result.new += 1
+            else:
+                self.result.changed += 1
+        self.result.status = "ok"
 
     def go(self) -> None:
         self.result.snapshot_id = self.manifest.start(self.result.provider_type)

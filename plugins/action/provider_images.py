@@ -83,8 +83,6 @@ class ActionModule(ActionBase):
                     "error_code": "BAD_CONFIG",
                     "msg": f"{host}: no provider: set hib_provider",
                 }
-            if self._task.check_mode:
-                return {**result, "msg": "check mode: nothing downloaded"}
             # A fresh interpreter: forked workers must not open the controller's SQLite DB.
             outcome = backup_isolated(
                 host,
@@ -93,12 +91,16 @@ class ActionModule(ActionBase):
                 workers=int(_pick(args, task_vars, "workers", DEFAULT_WORKERS)),
                 rate_limit=_float_or_none(_pick(args, task_vars, "rate_limit", None)),
                 attempts=1 + int(_pick(args, task_vars, "retries", DEFAULT_RETRIES)),
+                dry_run=bool(self._task.check_mode),
             )
         except (HibError, ValueError, TypeError) as err:
             code = str(err.code) if isinstance(err, HibError) else "BAD_CONFIG"
             message = err.message if isinstance(err, HibError) else str(err)
             return {**result, "failed": True, "error_code": code, "msg": message}
-        return {**result, **_shape(outcome)}
+        shaped = _shape(outcome)
+        if self._task.check_mode and not shaped.get("failed"):
+            shaped["msg"] = "check mode, would download: " + shaped["msg"]
+        return {**result, **shaped}
 
     def _var(self, task_vars: dict[str, Any], name: str) -> Any:
         value = task_vars.get(name)

@@ -51,7 +51,8 @@ options:
         are honoured.
     type: int
 notes:
-  - Supports check mode (nothing is downloaded).
+  - Supports check mode - the provider is listed and compared, C(objects) and C(changed) say
+    what a backup would do, nothing is downloaded or recorded.
 """
 
 EXAMPLES = r"""

@@ -207,3 +207,37 @@ def test_keys_that_would_escape_the_restore_folder_are_refused() -> None:
     for bad in ("../etc/passwd", "a/../../b", "", "/"):
         with pytest.raises(StoreError):
             catalog.safe_relpath(bad)
+
+
+def test_dry_run_counts_without_downloading_or_recording(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hib_orchestrator.images import BackupOptions, backup
+
+    src = tmp_path / "src"
+    _tree(src, {"keep.png": b"keep", "edit.png": b"v1", "drop.png": b"drop"})
+    runner.run("local-001", name="dry", path=str(src))
+    _tree(src, {"edit.png": b"v2, longer", "add.png": b"new"})
+    (src / "drop.png").unlink()
+    blobs = len(list(runner.store.iter_files()))
+    with runner.sessions() as s:
+        snaps = s.scalar(select(func.count()).select_from(ImageSnapshot))
+
+    preview = backup(
+        "dry",
+        "local",
+        {"path": str(src)},
+        store=runner.store,
+        sessions=runner.sessions,
+        options=BackupOptions(dry_run=True),
+    )
+    assert preview.status == "ok"
+    assert preview.objects() == {
+        "new": 1,
+        "changed": 1,
+        "unchanged": 1,
+        "deleted_upstream": 1,
+        "failed": 0,
+        "bytes": 0,
+    }
+    assert len(list(runner.store.iter_files())) == blobs
+    with runner.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ImageSnapshot)) == snaps

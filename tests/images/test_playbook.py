@@ -25,7 +25,9 @@ def inventory(standins, tmp_path) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
-def _play(inventory: Path, results: Path, home: Path) -> subprocess.CompletedProcess[str]:
+def _play(
+    inventory: Path, results: Path, home: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
     results.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HIB_HOME": str(home), "ANSIBLE_NOCOLOR": "1"}
     env.pop("HIB_RUN_ID", None)
@@ -40,6 +42,7 @@ def _play(inventory: Path, results: Path, home: Path) -> subprocess.CompletedPro
             "-vvv",
             "-e",
             f"results_dir={results}",
+            *extra,
         ],
         cwd=REPO,
         env=env,
@@ -77,10 +80,17 @@ def test_playbook_backs_up_reports_and_never_leaks_credentials(
         assert r2[host]["objects"]["new"] == 0 and r2[host]["objects"]["bytes"] == 0
         assert r2[host]["objects"]["unchanged"] == r1[host]["objects"]["new"]
 
+    check = _play(inventory, tmp_path / "r3", home, "--check")
+    r3 = _results(tmp_path / "r3")
+    assert check.returncode == 2
+    for host in HOSTS:
+        assert r3[host]["changed"] is False and r3[host]["msg"].startswith("check mode")
+        assert r3[host]["objects"]["unchanged"] == r1[host]["objects"]["new"]
+
     secrets = [s for s in standins.secrets if s]
     assert secrets
-    haystacks = {"ansible output": first.stdout + first.stderr + second.stdout + second.stderr}
-    for path in [*home.rglob("*"), *(tmp_path / "r1").glob("*"), *(tmp_path / "r2").glob("*")]:
+    haystacks = {"ansible output": "".join(p.stdout + p.stderr for p in (first, second, check))}
+    for path in [*home.rglob("*"), *tmp_path.glob("r*/*")]:
         if path.is_file():
             haystacks[str(path)] = path.read_bytes().decode("latin-1")
     for where, text in haystacks.items():
