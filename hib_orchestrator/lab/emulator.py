@@ -94,7 +94,7 @@ class CliSession:
             return self._reply(["% Access denied", ""])
         text = " ".join(line.split())
         if not text:
-            return self._reply()
+            return self._reply(list(self.plat.config_context) if self.mode == "config" else [])
         if self.mode == "config":
             return self._config_line(text)
         return self._exec_line(text)
@@ -138,7 +138,7 @@ class CliSession:
 
     def _config_banner(self) -> list[str]:
         if self.plat.name == "juniper_junos":
-            return ["Entering configuration mode", "", "[edit]"]
+            return ["Entering configuration mode", *self.plat.config_context]
         if self.plat.name.startswith("cisco") or self.plat.name == "arista_eos":
             return ["Enter configuration commands, one per line.  End with CNTL/Z."]
         return []
@@ -148,7 +148,7 @@ class CliSession:
             self.mode = "enable"
             return self._reply()
         # Configuration changes are accepted and forgotten: the lab's configs change by `mutate`.
-        return self._reply(["[edit]"] if self.plat.name == "juniper_junos" else [])
+        return self._reply(list(self.plat.config_context))
 
     def _reject(self, text: str) -> list[str]:
         caret = " " * len(self.prompt()) + "^"

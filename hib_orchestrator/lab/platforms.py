@@ -38,6 +38,7 @@ class Platform:
         abbreviations: words may be shortened (``sh run``), as on network OSes.
         pager: the "more" prompt shown every page of a long output until paging is off.
         pager_off: commands that turn paging off for the session.
+        config_context: lines printed before the prompt in configuration mode (Junos ``[edit]``).
         show_commands: other read-only commands and their (``{host}``-templated) output, e.g.
             ``show version`` as netmiko's SSHDetect expects it.
         banner: text printed before the first prompt (``{host}``/``{now}`` filled in).
@@ -61,6 +62,7 @@ class Platform:
     pager: str | None = None
     pager_off: tuple[str, ...] = ()
     show_commands: dict[str, str] = field(default_factory=dict)
+    config_context: tuple[str, ...] = ()
     banner: str = ""
     trailer: tuple[str, ...] = field(default_factory=tuple)
 
@@ -194,6 +196,7 @@ PLATFORMS: dict[str, Platform] = {
             reject=("{caret}", "syntax error, expecting <command>."),
             pager="---(more)---",
             pager_off=("set cli screen-length 0",),
+            config_context=("", "[edit]"),
             banner="--- JUNOS 21.4R3.15 Kernel 64-bit  JNPR-12.1-20220902.5cbbd8a_buil\r\n",
             trailer=("",),
             show_commands={

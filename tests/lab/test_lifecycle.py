@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.lab.conftest import Lab, hib, start_lab
 
@@ -66,3 +67,26 @@ def test_providers_switch_not_available_yet(tmp_path: Path) -> None:
 def test_bad_platform_is_exit_2(tmp_path: Path) -> None:
     proc = hib(tmp_path, "lab", "up", "--platforms", "cisco_ios,toaster", check=False)
     assert proc.returncode == 2 and "toaster" in proc.stderr
+
+
+def test_python_api_and_image_hosts_hook(tmp_path: Path) -> None:
+    from hib_orchestrator import lab as labapi
+    from hib_orchestrator.settings import load_settings
+
+    settings = load_settings({"HIB_HOME": str(tmp_path / "hib")})
+    try:
+        result = labapi.up(settings, labapi.LabSpec(2, ("linux",), "api"))
+        assert result.started and labapi.inventory_path(settings) == result.inventory
+        labapi.set_fault(settings, "linux-002", "slow")
+        faults = {d["host"]: d["fault"] for d in labapi.status(settings)["devices"]}
+        assert faults == {"linux-001": "none", "linux-002": "slow"}
+        assert len(labapi.mutate(settings, 1)) == 1
+        labapi.add_image_hosts(result.inventory, {"s3-1": {"hib_provider": "s3"}})
+        doc = yaml.safe_load(result.inventory.read_text())
+        children = doc["all"]["children"]
+        assert children["image_hosts"]["hosts"]["s3-1"] == {"hib_provider": "s3"}
+        assert set(children["network"]["children"]["linux"]["hosts"]) == {"linux-001",
+                                                                          "linux-002"}
+    finally:
+        assert labapi.down(settings) is True
+    assert labapi.status(settings)["running"] is False

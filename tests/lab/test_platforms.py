@@ -112,3 +112,16 @@ def test_pager_until_paging_is_disabled(lab: Lab) -> None:
     finally:
         client.close()
 
+
+
+@pytest.mark.parametrize("platform", [p for p in PLATFORMS if p != "linux"])
+def test_netmiko_config_mode_round_trip(lab: Lab, platform: str) -> None:
+    conn = connect(_host(lab, platform))
+    try:
+        out = conn.send_config_set(["interface Loopback99", "description lab test"])
+        assert "description lab test" in out
+        if conn.check_config_mode():
+            conn.exit_config_mode()
+        assert not conn.check_config_mode()
+    finally:
+        conn.disconnect()
