@@ -125,3 +125,18 @@ def test_netmiko_config_mode_round_trip(lab: Lab, platform: str) -> None:
         assert not conn.check_config_mode()
     finally:
         conn.disconnect()
+
+
+def test_exec_request_runs_one_command(lab: Lab) -> None:
+    host, hostvars = next((h, v) for h, v in lab.hosts().items() if h.startswith("linux-"))
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(hostvars["ansible_host"], port=hostvars["ansible_port"],
+                   username=hostvars["ansible_user"], password=hostvars["ansible_password"],
+                   allow_agent=False, look_for_keys=False)
+    try:
+        _, stdout, _ = client.exec_command("cat /etc/hostname", timeout=10)
+        assert stdout.read().decode().strip() == host
+        assert stdout.channel.recv_exit_status() == 0
+    finally:
+        client.close()
