@@ -114,15 +114,19 @@ def test_pager_until_paging_is_disabled(lab: Lab) -> None:
 
 
 
-@pytest.mark.parametrize("platform", [p for p in PLATFORMS if p != "linux"])
+# huawei is left out for time only: netmiko checks its mode by waiting for 2 s of silence, several
+# times per round trip; hp_comware covers the same system-view/return path.
+@pytest.mark.parametrize("platform", [p for p in PLATFORMS if p not in ("linux", "huawei")])
 def test_netmiko_config_mode_round_trip(lab: Lab, platform: str) -> None:
     conn = connect(_host(lab, platform))
     try:
-        out = conn.send_config_set(["interface Loopback99", "description lab test"])
+        exec_prompt = conn.find_prompt()
+        out = conn.send_config_set(["interface Loopback99", "description lab test"],
+                                   exit_config_mode=False)
         assert "description lab test" in out
-        if conn.check_config_mode():
-            conn.exit_config_mode()
-        assert not conn.check_config_mode()
+        assert conn.find_prompt() != exec_prompt, "in configuration mode"
+        conn.exit_config_mode()
+        assert conn.find_prompt() == exec_prompt
     finally:
         conn.disconnect()
 
