@@ -7,12 +7,14 @@ a different spec stops it and starts a fresh one (mutations and faults start fro
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,16 +79,33 @@ def running(paths: LabPaths) -> dict[str, Any] | None:
     return meta if reply.get("pid") == meta["pid"] else None
 
 
+@contextlib.contextmanager
+def _locked(paths: LabPaths) -> Iterator[None]:
+    # Two `hib lab up` at once (parallel test sessions, a user and a fixture) must not start
+    # two daemons for one lab directory.
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with open(paths.root / "lab.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def up(settings: Settings, spec: LabSpec) -> UpResult:
     """Start the lab for ``spec`` unless the same one already runs; write its inventory."""
     spec.validate()
     paths = paths_for(settings)
+    with _locked(paths):
+        return _up(paths, spec)
+
+
+def _up(paths: LabPaths, spec: LabSpec) -> UpResult:
     meta = running(paths)
     if meta is not None and LabSpec.from_json(meta["spec"]) == spec:
         write_inventory(paths.inventory, devices(spec), int(meta["port"]))
         return UpResult(paths.inventory, False, int(meta["pid"]), int(meta["port"]))
-    down(settings)
-    paths.root.mkdir(parents=True, exist_ok=True)
+    _down(paths)
     old = _meta(paths)
     if not old or LabSpec.from_json(old["spec"]) != spec:
         paths.state.unlink(missing_ok=True)  # a new lab starts clean
@@ -116,6 +135,13 @@ def up(settings: Settings, spec: LabSpec) -> UpResult:
 def down(settings: Settings) -> bool:
     """Stop the lab; True when one was running. Leaves no process behind."""
     paths = paths_for(settings)
+    if not paths.root.is_dir():
+        return False
+    with _locked(paths):
+        return _down(paths)
+
+
+def _down(paths: LabPaths) -> bool:
     meta = _meta(paths)
     pid = int(meta["pid"]) if meta and meta.get("pid") else None
     if pid is None or not _alive(pid):
