@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.lab.conftest import Lab, hib, start_lab
+from tests.lab.conftest import HIB, Lab, hib, start_lab
 
 
 def _alive(pid: int) -> bool:
@@ -90,3 +93,18 @@ def test_python_api_and_image_hosts_hook(tmp_path: Path) -> None:
     finally:
         assert labapi.down(settings) is True
     assert labapi.status(settings)["running"] is False
+
+
+def test_concurrent_ups_share_one_daemon(tmp_path: Path) -> None:
+    env = {**os.environ, "HIB_HOME": str(tmp_path)}
+    cmd = [HIB, "lab", "up", "--devices", "2", "--platforms", "linux"]
+    try:
+        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        outs = [p.communicate(timeout=120)[0] for p in procs]
+        assert all(p.returncode == 0 for p in procs)
+        pids = {re.search(r"\(pid (\d+)\)", out)[1] for out in outs}  # type: ignore[index]
+        assert len(pids) == 1
+        assert sum("already running" in out for out in outs) == 1
+    finally:
+        hib(tmp_path, "lab", "down")
