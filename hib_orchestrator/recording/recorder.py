@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, case, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hib_orchestrator.db.base import utcnow
@@ -109,6 +109,7 @@ class Recorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._final_status: str | None = None
+        self._replaces: tuple[str, ...] = ("running", "interrupted")
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -163,10 +164,18 @@ class Recorder:
         conn.execute(update(Run).where(Run.id == run_id).values(**values))
         return run_id
 
-    def finish(self, status: str) -> None:
-        """Write everything still pending and close the run with ``status``."""
+    def finish(
+        self, status: str, *, replaces: tuple[str, ...] = ("running", "interrupted")
+    ) -> None:
+        """Write everything still pending and close the run with ``status``.
+
+        The status is set only over one of ``replaces``: the owner of the run may correct an
+        ``interrupted`` set by a too-eager liveness check, but an end seen from outside (the
+        controller vanished) must not overwrite what ``hib run`` decided, e.g. ``canceled``.
+        """
         if self.finished or self.run_id is None:
             return
+        self._replaces = replaces
         self._stop.set()
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -440,8 +449,10 @@ class Recorder:
                 f"{self.first_error} ({self.write_failures} failed writes, retried)"
             )
         if final is not None:
-            values["status"] = "error" if self.first_error is not None else final
-            values["finished_at"] = now
+            status = "error" if self.first_error is not None else final
+            replace = Run.status.in_(self._replaces)
+            values["status"] = case((replace, status), else_=Run.status)
+            values["finished_at"] = case((replace, now), else_=Run.finished_at)
         conn.execute(update(Run).where(Run.id == self.run_id).values(**values))
 
 

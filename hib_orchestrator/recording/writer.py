@@ -75,6 +75,17 @@ def _apply(recorder: Recorder, msg: dict[str, Any]) -> str | None:
     return None
 
 
+def _release_terminal() -> None:
+    # Our stderr is the controller's (often a pty that ansible-runner or a terminal waits on):
+    # with the controller gone, holding it open would make them wait for us.
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
+
+
 def serve(stdin: TextIO, stdout: TextIO) -> int:
     """Run the protocol until ``finish`` or end of input; returns the exit status."""
     first = stdin.readline()
@@ -84,7 +95,7 @@ def serve(stdin: TextIO, stdout: TextIO) -> int:
         _reply(stdout, {"error": " ".join(str(err).split())})
         return 1
     _reply(stdout, {"run_id": recorder.run_id})
-    final = "interrupted"  # input ended without "finish": the controller is gone
+    final = None
     for line in stdin:
         try:
             status = _apply(recorder, json.loads(line))
@@ -94,8 +105,13 @@ def serve(stdin: TextIO, stdout: TextIO) -> int:
         if status is not None:
             final = status
             break
-    recorder.finish(final)
-    _reply(stdout, {"finished": True, "status": final, "write_failures": recorder.write_failures})
+    if final is None:  # input ended without "finish": the controller is gone (kill -9)
+        _release_terminal()
+        recorder.finish("interrupted", replaces=("running",))
+    else:
+        recorder.finish(final)
+    _reply(stdout, {"finished": True, "status": final or "interrupted",
+                    "write_failures": recorder.write_failures})
     return 0
 
 

@@ -65,10 +65,13 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
 
 def write_inventory(path: Path, hosts: Mapping[str, Mapping[str, Any]],
                     all_vars: Mapping[str, Any] | None = None) -> Path:
-    """A static YAML inventory; hosts default to the local connection."""
+    """A static YAML inventory; hosts default to the local connection; hosts with
+    ``outcome: unreachable`` also form the group ``unreachable``."""
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    unreachable = {n: None for n, v in hosts.items() if v.get("outcome") == "unreachable"}
     doc = {"all": {"hosts": {name: {**local, **dict(v)} for name, v in hosts.items()},
-                   "vars": dict(all_vars or {})}}
+                   "vars": dict(all_vars or {}),
+                   "children": {"unreachable": {"hosts": unreachable}}}}
     path.write_text(yaml.safe_dump(doc))
     return path
 

@@ -17,7 +17,7 @@ def test_four_concurrent_runs_lose_nothing(ansible: Ansible, tmp_path: Path, hib
         hosts = {f"r{n}-{i:03d}": {"outcome": "changed" if i % 3 == 0 else "ok"}
                  for i in range(PER_RUN)}
         inventory = write_inventory(tmp_path / f"inv{n}.yml", hosts)
-        procs.append(ansible.start("statuses.yml", inventory, "--forks", "20"))
+        procs.append(ansible.start("fleet.yml", inventory, "--forks", "20"))
     for proc in procs:
         _out, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err

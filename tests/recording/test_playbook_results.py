@@ -27,7 +27,7 @@ def test_every_status_of_240_hosts_is_counted_exactly(
         hosts[f"h{i:03d}"] = {"outcome": outcome, **extra}
     inventory = write_inventory(tmp_path / "inv.yml", hosts)
 
-    proc = ansible.run("statuses.yml", inventory, "--forks", "50")
+    proc = ansible.run("fleet.yml", inventory, "--forks", "50")
 
     assert proc.returncode in (2, 4), proc.stderr  # failed and unreachable hosts
     assert "hib recorder" not in proc.stderr
@@ -36,7 +36,7 @@ def test_every_status_of_240_hosts_is_counted_exactly(
     run = runs[0]
     assert set(run) >= RUN_FIELDS
     assert run["status"] == "failed"
-    assert run["playbook"].endswith("statuses.yml")
+    assert run["playbook"].endswith("fleet.yml")
     assert run["finished_at"] is not None
     assert (run["hosts_total"], run["ok"], run["changed"], run["failed"], run["unreachable"]) == (
         240, 80, 40, 40, 40
@@ -50,6 +50,7 @@ def test_every_status_of_240_hosts_is_counted_exactly(
         assert row["status"] == EXPECTED_STATUS[outcome], row
         if outcome == "failed":
             assert row["error_message"] == f"planned failure of {row['host']}"
+            assert row["error_code"] is None
         elif outcome == "unreachable":
             assert row["error_code"] == "UNREACHABLE"
             assert "port 1" in row["error_message"]
