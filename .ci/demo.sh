@@ -10,7 +10,10 @@ export PATH="$PWD/$VENV/bin:$PATH"
 inv=$(hib lab up --devices "$DEVICES" | tail -n 1)
 echo "== lab inventory: $inv"
 ansible-playbook playbooks/backup.yml -i "$inv"
-hib lab mutate --devices 3
+changed=$(hib lab mutate --devices 3 | head -n 1)
 ansible-playbook playbooks/backup.yml -i "$inv"
 hib runs
 hib runs show latest
+echo "== what changed on $changed (hib diff $changed)"
+hib diff "$changed"
+echo "== the lab keeps running; stop it with: .venv/bin/hib lab down"
