@@ -36,8 +36,39 @@ RESULT_KEYS = ("changed", "censored", "hib_kind", "error_code", "msg", "stderr",
 _TEXT_KEYS = ("msg", "stderr", "reason")
 
 
-def slim(result: Mapping[str, Any], status: str) -> dict[str, Any]:
-    """The part of ``result`` that :func:`extract` may use, JSON-safe and small."""
+#: Variable names whose values are secrets (matched case-insensitively anywhere in the name).
+SECRET_NAME = re.compile(r"pass|secret|token|key|community|credential|auth", re.IGNORECASE)
+REDACTED = "********"
+MIN_SECRET_LEN = 4
+
+
+def secret_values(variables: Mapping[str, Any]) -> set[str]:
+    """String values of secret-looking variables (``ansible_password``, ``*_token``, ...)."""
+    found: set[str] = set()
+    for name, value in variables.items():
+        if isinstance(name, str) and SECRET_NAME.search(name):
+            try:
+                text = str(value) if isinstance(value, str) else None
+            except Exception:  # a vaulted value we cannot decrypt here
+                text = None
+            if text and len(text) >= MIN_SECRET_LEN:
+                found.add(text)
+    return found
+
+
+def redact(text: str, secrets: set[str] | frozenset[str]) -> str:
+    """``text`` with every known secret value replaced (longest first)."""
+    for value in sorted(secrets, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+def slim(
+    result: Mapping[str, Any], status: str, secrets: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The part of ``result`` that :func:`extract` may use, JSON-safe and small; failure
+    messages have the host's known secret values masked."""
     out: dict[str, Any] = {}
     failing = status in ("failed", "unreachable")
     for key in RESULT_KEYS:
@@ -47,7 +78,7 @@ def slim(result: Mapping[str, Any], status: str) -> dict[str, Any]:
         if key in _TEXT_KEYS:
             if not failing or value is None:
                 continue
-            value = str(value)[: MAX_MESSAGE * 2]
+            value = redact(str(value), secrets)[: MAX_MESSAGE * 2]
         elif key == "hosts":
             value = [h for h in value if isinstance(h, str)] if isinstance(value, list) else None
         elif key == "objects":
@@ -220,4 +251,15 @@ class HostAggregate:
         }
 
 
-__all__ = ["CENSORED", "RANK", "RESULT_KEYS", "HostAggregate", "ResultFields", "extract", "slim"]
+__all__ = [
+    "CENSORED",
+    "RANK",
+    "REDACTED",
+    "RESULT_KEYS",
+    "HostAggregate",
+    "ResultFields",
+    "extract",
+    "redact",
+    "secret_values",
+    "slim",
+]

@@ -154,13 +154,20 @@ class RecorderClient:
         self._starts[(uuid, host)] = time.monotonic()
 
     def result(self, uuid: str, host: str, status: str, result: Mapping[str, Any], *,
-               ignored: bool = False, no_log: bool = False) -> None:
-        """One task result; only the keys the recorder may store leave this process."""
+               ignored: bool = False, no_log: bool = False,
+               secrets: Callable[[], set[str]] | None = None) -> None:
+        """One task result; only the keys the recorder may store leave this process.
+
+        ``secrets`` gives the host's secret variable values, asked only for failures (the only
+        results whose message is kept), and masked in that message.
+        """
         started = self._starts.pop((uuid, host), None)
         seconds = round(time.monotonic() - started, 3) if started is not None else None
+        failing = status in ("failed", "unreachable")
+        known = secrets() if failing and secrets is not None else set()
         self._send({"op": "result", "uuid": uuid, "host": host, "status": status,
-                    "result": slim(result, status), "ignored": ignored, "no_log": no_log,
-                    "seconds": seconds, "at": time.time()})
+                    "result": slim(result, status, known), "ignored": ignored,
+                    "no_log": no_log, "seconds": seconds, "at": time.time()})
 
     # -- the pipe --------------------------------------------------------------------------------
 

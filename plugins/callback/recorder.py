@@ -68,6 +68,7 @@ from ansible.release import __version__ as ansible_version
 
 try:
     # Only the light client: the database work happens in the recorder's own process.
+    from hib_orchestrator.recording.aggregate import secret_values
     from hib_orchestrator.recording.client import RecorderClient
 
     HIB_IMPORT_ERROR: Exception | None = None
@@ -89,6 +90,14 @@ def _host_name(result: Any) -> str:
 
 def _task(result: Any) -> Any:
     return getattr(result, "task", None) or result._task
+
+
+def _host_secrets(host: Any) -> set[str]:
+    """Values of the host's (and its groups') secret-looking inventory variables."""
+    found = secret_values(getattr(host, "vars", None) or {})
+    for group in host.get_groups() if hasattr(host, "get_groups") else []:
+        found |= secret_values(getattr(group, "vars", None) or {})
+    return found
 
 
 def _playbook_label(path: str) -> str:
@@ -196,6 +205,7 @@ class CallbackModule(CallbackBase):
         if self._recorder is None:
             return
         task = _task(result)
+        host = getattr(result, "host", None) or result._host
         self._recorder.result(
             task._uuid,
             _host_name(result),
@@ -203,6 +213,7 @@ class CallbackModule(CallbackBase):
             _result_dict(result),
             ignored=bool(ignored),
             no_log=task.no_log is True,
+            secrets=lambda: _host_secrets(host),
         )
 
     def v2_runner_on_ok(self, result: Any) -> None:

@@ -48,5 +48,12 @@ def test_secrets_never_reach_the_database(ansible: Ansible, tmp_path: Path, hib:
             .join(Task, Task.id == TaskResult.task_id)
             .where(Task.name == "a no_log task that fails with a secret")
         ).all()
+        echoed = conn.execute(
+            select(TaskResult.message)
+            .join(Task, Task.id == TaskResult.task_id)
+            .where(Task.name == "a failure that echoes secrets (not no_log)")
+        ).scalars().all()
     assert [(r.status, r.message) for r in rows] == [("failed", "censored")] * 3
+    # Inventory secrets echoed by a failing task are masked in the kept message.
+    assert echoed == ["login as admin/******** enable ******** failed"] * 3
     assert hib("runs")[0]["status"] == "successful"

@@ -62,3 +62,16 @@ def test_no_log_failures_are_censored(result: dict[str, object]) -> None:
 def test_commit_results_name_their_hosts() -> None:
     fields = extract("ok", {"hib_kind": "commit", "commit": "b" * 40, "hosts": ["a", 3, "b"]})
     assert (fields.kind, fields.commit, fields.commit_hosts) == ("commit", "b" * 40, ["a", "b"])
+
+
+def test_secret_values_are_masked_in_failure_messages() -> None:
+    from hib_orchestrator.recording.aggregate import secret_values, slim
+
+    secrets = secret_values({"ansible_password": "pw-123456", "hib_enable_secret": "en-98765",
+                             "api_token": "tok-abcdef", "ansible_host": "10.0.0.1",
+                             "short_key": "ab"})
+    assert secrets == {"pw-123456", "en-98765", "tok-abcdef"}
+    failed = slim({"msg": "pw-123456 / en-98765 rejected", "stdout": "tok-abcdef"}, "failed",
+                  secrets)
+    assert failed == {"msg": "******** / ******** rejected"}  # stdout never leaves at all
+    assert slim({"msg": "pw-123456"}, "ok", secrets) == {}  # no message kept for successes
