@@ -2,9 +2,10 @@
 
 Modules: :mod:`.platforms` (CLI behaviour per platform, as data), :mod:`.model` and
 :mod:`.render` (deterministic configs with secrets and volatile lines), :mod:`.emulator`
-(the CLI state machine), :mod:`.server` (asyncssh transport and faults), :mod:`.daemon`
-(the background process), :mod:`.control` (its socket protocol), :mod:`.inventory` and
-:mod:`.manager` (up/down/status/mutate/fault/secrets for the CLI and other code).
+(the CLI state machine), :mod:`.server` (asyncssh sessions), :mod:`.fleet` (listeners and
+faults), :mod:`.daemon` (the background process), :mod:`.control` (its socket protocol),
+:mod:`.inventory` and :mod:`.manager` (up/down/status/mutate/fault/secrets for the CLI and
+other code).
 """
 
 from __future__ import annotations

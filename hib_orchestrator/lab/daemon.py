@@ -22,7 +22,7 @@ from typing import Any
 import asyncssh
 
 from hib_orchestrator.errors import ConfigError
-from hib_orchestrator.lab.server import Fleet
+from hib_orchestrator.lab.fleet import Fleet
 from hib_orchestrator.lab.state import FAULT_KINDS, DeviceState, LabPaths, LabSpec, devices
 
 log = logging.getLogger("hib.lab.daemon")
