@@ -76,6 +76,28 @@ def write_inventory(path: Path, hosts: Mapping[str, Mapping[str, Any]],
     return path
 
 
+def kill_leftovers(marker: Path | str) -> list[int]:
+    """SIGKILL processes of this test whose command line names ``marker`` (a unique path).
+
+    Ansible workers run in their own sessions; when a test kills the controller with SIGKILL (as
+    ``kill -9`` or an ansible-runner cancel does), a worker in a long task would outlive it.
+    """
+    import signal as _signal
+
+    needle = str(marker).encode()
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), _signal.SIGKILL)
+                killed.append(int(entry.name))
+        except OSError:
+            continue
+    return killed
+
+
 @dataclass
 class Ansible:
     """Runs real ansible-playbook with the repository's ansible.cfg (recorder enabled)."""

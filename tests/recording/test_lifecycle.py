@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from hib_orchestrator.db.engine import get_engine
 from hib_orchestrator.db.migrate import ensure_schema
 from hib_orchestrator.db.models import Run, Task, TaskResult
-from tests.recording.conftest import Ansible, write_inventory
+from tests.recording.conftest import Ansible, kill_leftovers, write_inventory
 
 HOSTS = {f"s{i}": {} for i in range(5)}
 
@@ -81,6 +81,7 @@ def _kill_everything(proc: subprocess.Popen[str]) -> None:
     os.kill(_writer_pid(proc.pid), signal.SIGKILL)
     proc.kill()
     proc.wait(timeout=30)
+    kill_leftovers(proc.args[2])  # the worker still waiting in its long task
 
 
 def test_kill_9_of_the_controller_is_closed_by_the_writer(
@@ -89,6 +90,7 @@ def test_kill_9_of_the_controller_is_closed_by_the_writer(
     proc = _start_slow(ansible, tmp_path)
     proc.kill()
     proc.wait(timeout=30)
+    kill_leftovers(proc.args[2])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         runs, results, _ = _rows(ansible.db_url)
