@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import typer
 
@@ -91,6 +92,15 @@ def lab_fault(
     """Set a fault on one device (`none` clears it)."""
     manager.set_fault(load_settings(), host, kind)
     typer.echo(f"{host}: fault {kind}")
+
+@lab.command("cloginrc")
+def lab_cloginrc(
+    directory: Path | None = typer.Option(None, "--dir", help="Where to write (default: "
+                                          "the lab directory's rancid/)."),
+) -> None:
+    """Write a RANCID .cloginrc (and ssh wrapper) for the lab; print its path."""
+    typer.echo(str(manager.cloginrc(load_settings(), directory)))
+
 
 @lab.command("secrets")
 def lab_secrets() -> None:

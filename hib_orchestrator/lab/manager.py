@@ -22,6 +22,7 @@ from typing import Any
 from hib_orchestrator.errors import ConfigError
 from hib_orchestrator.lab import control
 from hib_orchestrator.lab.inventory import write_inventory
+from hib_orchestrator.lab.rancid import write_cloginrc
 from hib_orchestrator.lab.render import planted_secrets
 from hib_orchestrator.lab.state import (
     FAULT_KINDS,
@@ -214,6 +215,14 @@ def mutate(settings: Settings, count: int) -> list[str]:
     paths = paths_for(settings)
     _require(paths)
     return list(control.request(paths.control, {"op": "mutate", "count": count})["hosts"])
+
+
+def cloginrc(settings: Settings, directory: Path | None = None) -> Path:
+    """Write RANCID login files for the running lab (default ``lab_dir/rancid``)."""
+    paths = paths_for(settings)
+    meta = _require(paths)
+    spec = LabSpec.from_json(meta["spec"])
+    return write_cloginrc(devices(spec), int(meta["port"]), directory or paths.root / "rancid")
 
 
 def secrets(settings: Settings) -> list[str]:
