@@ -221,6 +221,15 @@ class HostAggregate:
         if not self._module_duration:
             self.duration_s = round(self._task_seconds, 3)
 
+    def rescued(self) -> bool:
+        """Turn a failed outcome into ok/changed (Ansible says the host ended well); True if so."""
+        if self.status not in ("failed", "unreachable"):
+            return False
+        self.status = "changed" if self.changed else "ok"
+        self.error_code = None
+        self.error_message = None
+        return True
+
     def _apply_module(self, fields: ResultFields) -> None:
         self.kind = fields.kind
         for name in ("attempts", "sha256", "size_bytes", "commit", "objects"):

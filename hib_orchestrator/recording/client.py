@@ -99,12 +99,15 @@ class RecorderClient:
             self._fd = None
             self.broken = True
 
-    def finish(self, status: str) -> None:
-        """Close the run with ``status`` and wait until the writer has written everything."""
+    def finish(self, status: str, *, clean_hosts: list[str] | None = None) -> None:
+        """Close the run with ``status`` and wait until the writer has written everything.
+
+        ``clean_hosts``: hosts Ansible's stats count without failure (rescued failures).
+        """
         if self.finished or self._proc is None:
             return
         self.finished = True
-        self._send({"op": "finish", "status": status})
+        self._send({"op": "finish", "status": status, "clean_hosts": clean_hosts or []})
         reply = self._read_reply(FINISH_TIMEOUT_S)
         if reply is None and not self.broken:
             self._warn(f"hib recorder: run {self.run_id}: the writer did not confirm the end")

@@ -293,6 +293,15 @@ class Recorder:
             if self._pending_results >= self.batch_size:
                 self._wake.set()
 
+    def settle(self, clean_hosts: set[str]) -> None:
+        """Ansible's final word: these hosts ended without failure (a failed task was rescued),
+        so their rows must not say failed. Their task results keep the rescued failure."""
+        with self._buf_lock:
+            for host in clean_hosts:
+                agg = self._hosts.get(host)
+                if agg is not None and agg.rescued():
+                    self._pending.hosts[host] = agg.row(self.run_id or 0)
+
     def _apply_commit(self, fields: ResultFields, now: datetime) -> None:
         if not fields.commit:
             return

@@ -9,7 +9,7 @@ forks a worker per task. Protocol (one JSON object per line)::
     <- {"run_id": 12}   or   {"error": "one line"} (and exit 1)
     -> {"op": "play", "name"} | {"op": "task", "uuid", "name", "action", "handler"}
     -> {"op": "result", "uuid", "host", "status", "result", "ignored", "no_log", "seconds", "at"}
-    -> {"op": "finish", "status"}
+    -> {"op": "finish", "status", "clean_hosts": [...]}   (hosts Ansible's stats did not fail)
     <- {"finished": true, "status": "successful"} (and exit 0)
 
 End of input without ``finish`` means the controller died (kill -9): the run is closed as
@@ -71,6 +71,7 @@ def _apply(recorder: Recorder, msg: dict[str, Any]) -> str | None:
     elif op == "play":
         recorder.play_start(msg["name"])
     elif op == "finish":
+        recorder.settle(set(msg.get("clean_hosts") or ()))
         return str(msg["status"])
     return None
 

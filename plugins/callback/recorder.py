@@ -176,7 +176,9 @@ class CallbackModule(CallbackBase):
         if self._recorder is None:
             return
         failed = any(stats.failures.values()) or any(stats.dark.values())
-        self._recorder.finish("failed" if failed else "successful")
+        clean = [h for h in stats.processed
+                 if not stats.failures.get(h) and not stats.dark.get(h)]
+        self._recorder.finish("failed" if failed else "successful", clean_hosts=clean)
         for signum, previous in self._previous_handlers.items():
             if previous is not None:
                 signal.signal(signum, previous)

@@ -124,3 +124,15 @@ def test_device_and_provider_fields_and_the_commit(
     history = hib("history", "ios-001")
     assert [(v["commit"], v["sha256"], v["size_bytes"]) for v in history] == [(commit, sha, 1234)]
     assert history[0]["run_id"] == hib("runs")[0]["id"]
+
+
+def test_rescued_failures_do_not_fail_the_host(ansible: Ansible, tmp_path: Path, hib: Any) -> None:
+    hosts = {"fine": {"outcome": "ok"}, "saved": {"outcome": "rescued"},
+             "lost": {"outcome": "failed"}}
+    proc = ansible.run("rescue.yml", write_inventory(tmp_path / "inv.yml", hosts))
+    assert proc.returncode == 2
+    rows = {h["host"]: h for h in hib("runs", "show", "latest")["hosts"]}
+    assert {h: r["status"] for h, r in rows.items()} == {
+        "fine": "skipped", "saved": "ok", "lost": "failed"}
+    assert rows["saved"]["error_message"] is None
+    assert rows["lost"]["error_message"] == "really broken"
