@@ -12,7 +12,8 @@ description:
   - Records every playbook run in the database hib reads (C(hib runs), C(hib hosts),
     C(hib history)) - SQLite by default, PostgreSQL with a C(postgresql+psycopg://) URL.
   - A notification callback, so it works beside any stdout callback and under ansible-runner.
-  - Writes in-process and in batches (per task, every O(batch_size) results or every
+  - Hands plain data to a writer process of its own (no HTTP hop, no database driver in the
+    forking controller), which writes in batches (per task, every O(batch_size) results or every
     O(flush_interval) seconds). Never stores module arguments, task variables or the output of
     tasks marked C(no_log).
   - Creates the run at playbook start and exports its id as E(HIB_RUN_ID) to the action plugins,
