@@ -7,7 +7,11 @@ placeholders that only the volatile lines use (filled in at every fetch).
 
 from __future__ import annotations
 
-from hib_orchestrator.lab.model import AclEntry, DeviceModel, Prefix, SecretBox, Volatile
+from datetime import UTC, datetime
+
+from hib_orchestrator.lab.model import AclEntry, DeviceModel, Prefix, SecretBox, Volatile, fill
+
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def wildcard(net: Prefix) -> str:
@@ -111,7 +115,8 @@ def render_ios(m: DeviceModel, s: SecretBox, v: Volatile) -> list[str]:
         " exec-timeout 15 0", " transport input ssh", "line vty 5 15", " transport input none",
         "!", "end",
     ]
-    size = sum(len(line) + 1 for line in body)
+    # The byte count of what is printed (placeholders filled; their printed width is fixed).
+    size = len(fill("\n".join(body), _EPOCH, 0)) + 1
     head = [
         "Building configuration...", "", f"Current configuration : {size} bytes", "!",
         f"! Last configuration change at {_ts_ios(v)} by admin",
