@@ -26,6 +26,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, from /proc/PID/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 def _one(hostvars: dict[str, Any]) -> str | None:
     try:
         text = pooled_fetch(hostvars, conn_timeout=30, banner_timeout=30, auth_timeout=30)
@@ -50,12 +58,15 @@ def measure(devices: int, workers: int) -> dict[str, Any]:
                 errors = [e for e in pool.map(_one, hosts.values()) if e]
             wall = time.monotonic() - t1
             cpu = cpu_seconds(pid) - cpu0
+            rss_mb = rss_kib(pid) / 1024
         finally:
             hib(home, "lab", "down")
-    return {"devices": devices, "workers": workers, "start_s": round(start_s, 2),
-            "fetch_wall_s": round(wall, 1), "failed": len(errors), "errors": errors[:5],
-            "daemon_cpu_s": round(cpu, 2), "daemon_cpu_ms_per_session": round(1000 * cpu /
-                                                                                devices, 1)}
+    return {
+        "devices": devices, "workers": workers, "start_s": round(start_s, 2),
+        "fetch_wall_s": round(wall, 1), "failed": len(errors), "errors": errors[:5],
+        "daemon_cpu_s": round(cpu, 2), "daemon_rss_mb": round(rss_mb),
+        "daemon_cpu_ms_per_session": round(1000 * cpu / devices, 1),
+    }
 
 
 def main() -> None:
