@@ -9,7 +9,8 @@ What is measured for a command (:func:`measure`):
   expect) and nothing else (not the lab daemon, which `hib lab up` detached);
 * peak RSS: the largest single process of the tree (``ru_maxrss`` from ``wait4``), and the
   largest sampled *sum* of PSS over the live tree (``/proc/PID/smaps_rollup``; PSS splits pages
-  shared by forks, so the sum is what the tree really costs), sampled every ``mem_interval`` s;
+  shared by forks, so the sum is what the tree really costs), sampled 0.1 s after the start,
+  then at doubling intervals up to ``mem_interval`` s (a sample can miss a short peak);
 * optionally the CPU a separate server process (the lab daemon, an S3 stand-in, PostgreSQL's
   postmaster tree) spent meanwhile, from ``/proc/PID/stat`` (and its children).
 """
@@ -130,8 +131,11 @@ def measure(
 
     def sample() -> None:
         nonlocal peak_pss
-        while not stop.wait(mem_interval):
+        # Short commands get samples too: 0.1 s, 0.2 s, 0.4 s, ... up to mem_interval apart.
+        pause = min(0.1, mem_interval)
+        while not stop.wait(pause):
             peak_pss = max(peak_pss, tree_pss_mb(proc.pid))
+            pause = min(pause * 2, mem_interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
     if mem_interval > 0:

@@ -230,13 +230,36 @@ def ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x]
 
 
+def memory_table(fleets: list[Fleet]) -> None:
+    """Peak memory of each benchmarked command per fleet size (the sub-linear target)."""
+    rows = []
+    first = fleets[0]
+    for key in ("a", "b", "c", "d"):
+        if key not in first.results:
+            continue
+        for f in fleets:
+            if key not in f.results:
+                continue
+            samples = f.results[key][1]
+            rss, pss = med(samples, "peak_rss_mb"), med(samples, "tree_pss_mb")
+            base = first.results[key][1]
+            rows.append([key, LABELS[key], f"{f.n}", f"{rss:.0f}",
+                         f"{rss / med(base, 'peak_rss_mb'):.2f}x", f"{pss:.0f}",
+                         f"{pss / max(med(base, 'tree_pss_mb'), 1):.2f}x",
+                         f"{f.n / first.n:.0f}x"])
+    print_table("memory by fleet size (controller side; lab excluded)",
+                ["", "what", "devices", "max RSS MB", "vs smallest", "tree PSS MB", "vs smallest",
+                 "devices vs smallest"], rows)
+
+
 def main() -> None:
     """Run the fleet benchmark and print its tables."""
     if len(sys.argv) == 4 and sys.argv[1] == "_floor":
         floor_main(Path(sys.argv[2]), int(sys.argv[3]))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--devices", type=int, default=1000)
+    ap.add_argument("--devices", default="1000",
+                    help="fleet size; a comma list (e.g. 100,1000) also compares memory")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--platforms", default="cisco_ios",
                     help="lab platforms (cisco_ios keeps RANCID comparable)")
@@ -248,17 +271,23 @@ def main() -> None:
     skip = set(args.skip.split(","))
     banner(f"fleet benchmark: {args.devices} devices ({args.platforms}), "
            f"{args.repeats} repeats")
-    with lab(args.devices, args.platforms) as the_lab:
-        fleet = Fleet(the_lab, args.repeats)
-        if "a" not in skip:
-            fleet.floor(ints(args.workers))
-        if "b" not in skip or "c" not in skip:
-            fleet.ansible(ints(args.forks), skip)
-        if "d" not in skip:
-            fleet.rancid(ints(args.clogin_parallel))
-    fleet.report(args.platforms)
+    fleets = []
+    for size in ints(args.devices):
+        with lab(size, args.platforms) as the_lab:
+            fleet = Fleet(the_lab, args.repeats)
+            if "a" not in skip:
+                fleet.floor(ints(args.workers))
+            if "b" not in skip or "c" not in skip:
+                fleet.ansible(ints(args.forks), skip)
+            if "d" not in skip:
+                fleet.rancid(ints(args.clogin_parallel))
+        fleet.report(args.platforms)
+        fleets.append(fleet)
+    if len(fleets) > 1:
+        memory_table(fleets)
     print(f"\nreproduce: cd {ROOT} && .venv/bin/python bench/fleet.py --devices {args.devices} "
-          f"--repeats {args.repeats}")
+          f"--repeats {args.repeats} --workers {args.workers} --forks {args.forks} "
+          f"--clogin-parallel {args.clogin_parallel}")
 
 
 if __name__ == "__main__":
