@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hib_orchestrator.configstore.files import write_atomic
 from hib_orchestrator.configstore.paths import check_host_name, path_for
+from hib_orchestrator.procs import pid_alive
 
 STALE_AFTER_S = 24 * 3600.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -97,16 +98,6 @@ class Staging:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_stale(root: Path, keep: str, *, now: float | None = None) -> list[str]:
     """Remove staging areas of runs whose playbook process is gone (or older than a day).
 
@@ -123,7 +114,8 @@ def clean_stale(root: Path, keep: str, *, now: float | None = None) -> list[str]
         dead = old = False
         try:
             owner = json.loads((entry / "owner.json").read_text())
-            dead = owner.get("hostname") == socket.gethostname() and not _alive(int(owner["pid"]))
+            here = owner.get("hostname") == socket.gethostname()
+            dead = here and not pid_alive(int(owner["pid"]))
             old = now - float(owner.get("created", 0)) > STALE_AFTER_S
         except (OSError, ValueError, KeyError, TypeError):
             with contextlib.suppress(OSError):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hib_orchestrator.errors import StoreError
+from hib_orchestrator.procs import pid_alive
 
 _counter = itertools.count()
 _counter_lock = threading.Lock()
@@ -198,7 +199,7 @@ class BlobStore:
             return 0
         for part in self.tmp.glob("*.part"):
             pid = part.name.split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 part.unlink(missing_ok=True)
                 removed += 1
         return removed
@@ -221,13 +222,3 @@ def _next_chunk(source: Iterator[bytes]) -> bytes | None:
         raise _SourceError(err) from err
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hib_orchestrator.procs import pid_alive
 from hib_orchestrator.standins.faults import FaultMiddleware, WSGIApp
 from hib_orchestrator.standins.imagegen import image
 
@@ -46,14 +47,6 @@ def _read_state(directory: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def start(
@@ -62,7 +55,7 @@ def start(
     """Start the stand-ins in the background (unless running); returns the inventory hosts."""
     directory = Path(directory)
     state = _read_state(directory)
-    if state and _alive(int(state["pid"])):
+    if state and pid_alive(int(state["pid"])):
         return dict(state["hosts"])
     directory.mkdir(parents=True, exist_ok=True)
     _state_path(directory).unlink(missing_ok=True)
@@ -102,14 +95,14 @@ def stop(directory: str | Path, timeout: float = 10.0) -> bool:
     if not state:
         return False
     pid = int(state["pid"])
-    running = _alive(pid)
+    running = pid_alive(pid)
     if running:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             _reap(pid)
             time.sleep(0.05)
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
             _reap(pid)
     _state_path(directory).unlink(missing_ok=True)
@@ -130,7 +123,7 @@ def inventory_hosts(directory: str | Path) -> dict[str, dict[str, Any]]:
 def status(directory: str | Path) -> list[dict[str, str]]:
     """``hib lab status`` rows: ``[{host, provider, endpoint}]`` (empty when not running)."""
     state = _read_state(directory)
-    if not state or not _alive(int(state["pid"])):
+    if not state or not pid_alive(int(state["pid"])):
         return []
     rows = []
     for host, hv in sorted(state["hosts"].items()):
