@@ -17,7 +17,7 @@ from hib_orchestrator.errors import ConfigError, HibError
 try:  # typer >= 0.24 vendors click; older releases use the click package.
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException
+    from click.exceptions import ClickException  # type: ignore[assignment]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
