@@ -7,7 +7,10 @@ of ``--repeats`` runs and their spread are printed):
       best kept),
   (b) ansible-playbook playbooks/backup.yml (forks 20/50/100, best kept),
   (c) hib run (same playbook through ansible-runner, with the best forks of b),
-  (d) RANCID clogin in parallel (xargs -P), when the Debian package is installed.
+  (d) RANCID clogin in parallel (xargs -P), when the Debian package is installed,
+  (e) EXPERIMENT: (b) with bench/ansible/strategy/hib_threaded.py, a linear strategy that runs
+      hib's device task in threads instead of one forked worker per device (same forks cap,
+      per-host results, limits); benchmarks only, see its docstring.
 
 (b) and (c) share one state directory that a first, unmeasured-for-ratio run fills (every
 device new, one commit of N files; printed as "b0"); the measured runs are then the nightly
@@ -49,6 +52,7 @@ from _common import (
 )
 
 CLOGIN = shutil.which("clogin") or "/usr/lib/rancid/bin/clogin"
+STRATEGIES = Path(__file__).resolve().parent / "ansible" / "strategy"
 
 
 def devices(inventory: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -128,7 +132,8 @@ def run_clogin(the_lab: Lab, setup: tuple[Path, Path, str], parallel: int, n: in
 
 
 LABELS = {"a": "netmiko threadpool (floor)", "b0": "ansible-playbook, first run",
-          "b": "ansible-playbook backup.yml", "c": "hib run", "d": "RANCID clogin"}
+          "b": "ansible-playbook backup.yml", "c": "hib run", "d": "RANCID clogin",
+          "e": "EXPERIMENT: b, threaded strategy"}
 
 
 class Fleet:
@@ -183,6 +188,12 @@ class Fleet:
             fbest = self.results["b"][0].split()[-1] if "b" in self.results else str(max(forks))
             self.trial("c", f"forks {fbest}",
                        [str(BIN / "hib"), "run", "-i", self.inv, "--forks", fbest, "--json"], env)
+        if "e" not in skip:
+            # The experiment of bench/ansible/strategy/hib_threaded.py: no fork per device.
+            fbest = self.results["b"][0].split()[-1] if "b" in self.results else str(max(forks))
+            threaded = {**env, "ANSIBLE_STRATEGY_PLUGINS": str(STRATEGIES),
+                        "ANSIBLE_STRATEGY": "hib_threaded", "ANSIBLE_DEPRECATION_WARNINGS": "0"}
+            self.trial("e", f"forks {fbest}", [*playbook, "--forks", fbest], threaded)
         shutil.rmtree(home, ignore_errors=True)
 
     def rancid(self, parallel: list[int]) -> None:
@@ -207,7 +218,7 @@ class Fleet:
                     ["", "configuration", "wall", "spread"], self.tried)
         floor = med(self.results["a"][1], "wall_s") if "a" in self.results else None
         rows = []
-        for key in ("a", "b0", "b", "c", "d"):
+        for key in ("a", "b0", "b", "c", "d", "e"):
             if key not in self.results:
                 continue
             label, samples = self.results[key]
@@ -234,7 +245,7 @@ def memory_table(fleets: list[Fleet]) -> None:
     """Peak memory of each benchmarked command per fleet size (the sub-linear target)."""
     rows = []
     first = fleets[0]
-    for key in ("a", "b", "c", "d"):
+    for key in ("a", "b", "c", "d", "e"):
         if key not in first.results:
             continue
         for f in fleets:
@@ -266,7 +277,7 @@ def main() -> None:
     ap.add_argument("--workers", default="20,50,100", help="floor thread-pool sizes to try")
     ap.add_argument("--forks", default="20,50,100", help="ansible-playbook forks to try")
     ap.add_argument("--clogin-parallel", default="50", help="xargs -P values to try")
-    ap.add_argument("--skip", default="", help="comma list of a,b,c,d to leave out")
+    ap.add_argument("--skip", default="", help="comma list of a,b,c,d,e to leave out")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
     banner(f"fleet benchmark: {args.devices} devices ({args.platforms}), "
@@ -277,7 +288,7 @@ def main() -> None:
             fleet = Fleet(the_lab, args.repeats)
             if "a" not in skip:
                 fleet.floor(ints(args.workers))
-            if "b" not in skip or "c" not in skip:
+            if not {"b", "c", "e"} <= skip:
                 fleet.ansible(ints(args.forks), skip)
             if "d" not in skip:
                 fleet.rancid(ints(args.clogin_parallel))
