@@ -41,6 +41,12 @@ _READY: set[str] = set()
 _READY_LOCK = threading.Lock()
 
 
+def describe(err: BaseException) -> str:
+    """One line for a database error: the driver's message, without SQLAlchemy's SQL/links."""
+    cause = getattr(err, "orig", None) or err
+    return " ".join(str(cause).split())[:500]
+
+
 def import_models() -> None:
     """Import every module of ``MODEL_MODULES`` so ``Base.metadata`` holds every table."""
     for name in MODEL_MODULES:
@@ -135,7 +141,7 @@ def upgrade(engine: Engine, revision: str = "heads") -> tuple[tuple[str, ...], t
             conn.commit()
             after = current_revisions(conn)
     except SQLAlchemyError as err:
-        raise RecordingError(f"cannot migrate the run database: {err}") from err
+        raise RecordingError(f"cannot migrate the run database: {describe(err)}") from err
     return before, after
 
 
@@ -171,7 +177,7 @@ def ensure_schema(engine: Engine) -> None:
         with engine.connect() as conn:
             current = set(current_revisions(conn))
     except SQLAlchemyError as err:
-        raise RecordingError(f"cannot open the run database: {err}") from err
+        raise RecordingError(f"cannot open the run database: {describe(err)}") from err
     if current != heads:
         upgrade(engine)
     with _READY_LOCK:
@@ -183,6 +189,7 @@ __all__ = [
     "MODEL_MODULES",
     "alembic_config",
     "current_revisions",
+    "describe",
     "downgrade",
     "ensure_schema",
     "head_revisions",

@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from hib_orchestrator.db.engine import DEFAULT_BUSY_TIMEOUT_MS, get_engine
-from hib_orchestrator.db.migrate import ensure_schema
+from hib_orchestrator.db.migrate import describe, ensure_schema
 from hib_orchestrator.errors import RecordingError
 from hib_orchestrator.recording.liveness import reap_interrupted
 from hib_orchestrator.settings import Settings, load_settings
@@ -35,7 +35,7 @@ def open_engine(
             with engine.begin() as conn:
                 reap_interrupted(conn)
         except SQLAlchemyError as err:
-            raise RecordingError(f"cannot update the run database: {err}") from err
+            raise RecordingError(f"cannot update the run database: {describe(err)}") from err
     return engine
 
 
