@@ -171,16 +171,24 @@ def _send(device: Any, command: str, timeout: float, host: str) -> str:
     output = ""
     deadline = time.monotonic() + timeout
 
-    def complete() -> bool:
-        after_echo = output.split("\n", 1)[1] if "\n" in output else ""
-        return bool(at_end.search(after_echo) or at_end.fullmatch(output.strip()))
+    def echoed_from() -> int:
+        # A stray prompt (netmiko's find_prompt may send a second RETURN) can arrive before the
+        # echo; it must not pass for the end of the output, so the answer starts at the echo.
+        pos = output.find(command)
+        return -1 if pos < 0 else output.rfind("\n", 0, pos) + 1
+
+    def complete(start: int) -> bool:
+        rest = output[start:]
+        after_echo = rest.split("\n", 1)[1] if "\n" in rest else ""
+        return bool(at_end.search(after_echo))
 
     while True:
         chunk = device.read_channel()
         if chunk:
             output += chunk
-            if complete():
-                return output
+            start = echoed_from()
+            if start >= 0 and complete(start):
+                return output[start:]
             continue
         channel = device.remote_conn
         transport = channel.get_transport() if channel is not None else None
