@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 
-from hib_orchestrator.errors import ConfigError
 from hib_orchestrator.lab import manager
 from hib_orchestrator.lab.platforms import PLATFORM_NAMES
 from hib_orchestrator.lab.state import DEFAULT_DEVICES, DEFAULT_SEED, FAULT_KINDS, LabSpec
@@ -36,12 +35,13 @@ def lab_up(
                                    "stand-ins."),
 ) -> None:
     """Start the lab in the background (idempotent); the last line is the inventory path."""
-    if providers:
-        raise ConfigError("provider stand-ins are not available yet")
     spec = LabSpec(devices, _platforms(platforms), seed)
-    result = manager.up(load_settings(), spec)
+    settings = load_settings()
+    result = manager.up(settings, spec, providers=providers)
     word = "started" if result.started else "already running"
     typer.echo(f"lab {word}: {spec.devices} devices on port {result.port} (pid {result.pid})")
+    for row in manager.status(settings)["providers"]:
+        typer.echo(f"  image host {row['host']} ({row['provider']}): {row['endpoint']}")
     typer.echo(str(result.inventory))
 
 @lab.command("inventory")

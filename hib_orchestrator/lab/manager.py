@@ -21,7 +21,7 @@ from typing import Any
 
 from hib_orchestrator.errors import ConfigError
 from hib_orchestrator.lab import control
-from hib_orchestrator.lab.inventory import write_inventory
+from hib_orchestrator.lab.inventory import add_image_hosts, write_inventory
 from hib_orchestrator.lab.rancid import write_cloginrc
 from hib_orchestrator.lab.render import planted_secrets
 from hib_orchestrator.lab.state import (
@@ -31,6 +31,7 @@ from hib_orchestrator.lab.state import (
     devices,
 )
 from hib_orchestrator.settings import Settings
+from hib_orchestrator.standins import fleet as standins
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -93,12 +94,34 @@ def _locked(paths: LabPaths) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def up(settings: Settings, spec: LabSpec) -> UpResult:
-    """Start the lab for ``spec`` unless the same one already runs; write its inventory."""
+def up(settings: Settings, spec: LabSpec, *, providers: bool = False) -> UpResult:
+    """Start the lab for ``spec`` unless the same one already runs; write its inventory.
+
+    With ``providers`` the image-host stand-ins (S3/OSS/COS, GitHub, SM.MS, Imgur, a folder)
+    start too; once started they keep running until :func:`down`, and their hosts stay in the
+    inventory's ``image_hosts`` group across later ``up`` calls.
+    """
     spec.validate()
     paths = paths_for(settings)
     with _locked(paths):
-        return _up(paths, spec)
+        result = _up(paths, spec)
+        if providers:
+            try:
+                standins.start(_standins_dir(paths), seed=spec.seed)
+            except RuntimeError as err:
+                raise ConfigError(f"provider stand-ins did not start: {err}") from err
+        hosts = standins.inventory_hosts(_standins_dir(paths)) if _standins_up(paths) else {}
+        if hosts:
+            add_image_hosts(paths.inventory, hosts)
+        return result
+
+
+def _standins_dir(paths: LabPaths) -> Path:
+    return paths.root / "providers"
+
+
+def _standins_up(paths: LabPaths) -> bool:
+    return bool(standins.status(_standins_dir(paths)))
 
 
 def _up(paths: LabPaths, spec: LabSpec) -> UpResult:
@@ -139,7 +162,8 @@ def down(settings: Settings) -> bool:
     if not paths.root.is_dir():
         return False
     with _locked(paths):
-        return _down(paths)
+        providers = standins.stop(_standins_dir(paths)) if _standins_dir(paths).is_dir() else False
+        return _down(paths) or providers
 
 
 def _down(paths: LabPaths) -> bool:
@@ -195,7 +219,7 @@ def status(settings: Settings) -> dict[str, Any]:
              "fault": faults.get(d.host, "none")}
             for d in devices(spec)
         ],
-        "providers": [],
+        "providers": standins.status(_standins_dir(paths)),
     }
 
 
@@ -235,4 +259,4 @@ def secrets(settings: Settings) -> list[str]:
     out: list[str] = []
     for dev in devices(spec):
         out += dev.credentials() + planted_secrets(spec, dev)
-    return out
+    return out + standins.secrets(_standins_dir(paths))
