@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +26,10 @@ from sqlalchemy import Connection, Engine, case, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hib_orchestrator.db.base import utcnow
-from hib_orchestrator.db.models import ConfigVersion, HostResult, Play, Run, Task, TaskResult
+from hib_orchestrator.db.models import Run
 from hib_orchestrator.errors import RecordingError
 from hib_orchestrator.recording.aggregate import HostAggregate, ResultFields, extract
+from hib_orchestrator.recording.batch import Batch, PendingTask, write_batch
 from hib_orchestrator.recording.liveness import HEARTBEAT_INTERVAL_S, reap_interrupted, this_host
 
 FINAL_STATUSES = ("successful", "failed", "canceled", "interrupted", "error")
@@ -44,30 +44,6 @@ def _short(err: BaseException) -> str:
     cause = getattr(err, "orig", None) or err
     text = " ".join(str(cause).split())
     return f"{type(cause).__name__}: {text}"[:500]
-
-
-@dataclass(slots=True)
-class _PendingTask:
-    uuid: str
-    play_key: int | None
-    name: str
-    action: str
-    handler: bool
-    started_at: datetime
-
-
-@dataclass(slots=True)
-class _Batch:
-    """What one write carries; put back in front of the queue if the write fails."""
-
-    plays: list[tuple[int, str, datetime]]
-    tasks: list[_PendingTask]
-    results: list[dict[str, Any]]
-    hosts: dict[str, dict[str, Any]]
-    versions: list[dict[str, Any]]
-
-    def empty(self) -> bool:
-        return not (self.plays or self.tasks or self.results or self.hosts or self.versions)
 
 
 class Recorder:
@@ -94,7 +70,7 @@ class Recorder:
         self._buf_lock = threading.RLock()
         self._write_lock = threading.Lock()
         self._writer: int | None = None
-        self._pending = _Batch([], [], [], {}, [])
+        self._pending = Batch.empty_batch()
         self._pending_results = 0
         self._play_seq = 0
         self._play_key: int | None = None
@@ -235,7 +211,7 @@ class Recorder:
         with self._buf_lock:
             self._task_names[uuid] = (name, action)
             self._pending.tasks.append(
-                _PendingTask(uuid, self._play_key, name[:1024], action[:255], handler, utcnow())
+                PendingTask(uuid, self._play_key, name[:1024], action[:255], handler, utcnow())
             )
         self._wake.set()
 
@@ -336,17 +312,17 @@ class Recorder:
             if not idle or beat_due:
                 self._write()
 
-    def _take(self) -> _Batch:
+    def _take(self) -> Batch:
         with self._buf_lock:
-            batch, self._pending = self._pending, _Batch([], [], [], {}, [])
+            batch, self._pending = self._pending, Batch.empty_batch()
             self._pending_results = 0
             return batch
 
-    def _put_back(self, batch: _Batch) -> None:
+    def _put_back(self, batch: Batch) -> None:
         with self._buf_lock:
             newer = self._pending
             newer.hosts = {**batch.hosts, **newer.hosts}
-            self._pending = _Batch(
+            self._pending = Batch(
                 batch.plays + newer.plays,
                 batch.tasks + newer.tasks,
                 batch.results + newer.results,
@@ -362,7 +338,10 @@ class Recorder:
             batch = self._take()
             try:
                 with self.engine.begin() as conn:
-                    new_ids = self._write_batch(conn, batch)
+                    new_ids = write_batch(
+                        conn, self.run_id or 0, batch, self._play_ids, self._task_ids,
+                        self._persisted_hosts,
+                    )
                     self._write_run(conn, final)
             except (SQLAlchemyError, OSError) as err:
                 self._put_back(batch)
@@ -387,68 +366,6 @@ class Recorder:
                 f"hib recorder: cannot write run {self.run_id} to the database "
                 f"({self.first_error}); keeping results in memory and retrying"
             )
-
-    def _write_batch(
-        self, conn: Connection, batch: _Batch
-    ) -> tuple[dict[int, int], dict[str, int]]:
-        play_ids: dict[int, int] = {}
-        for key, name, at in batch.plays:
-            play_ids[key] = conn.execute(
-                insert(Play).values(run_id=self.run_id, name=name, started_at=at).returning(Play.id)
-            ).scalar_one()
-        known_plays = {**self._play_ids, **play_ids}
-        task_ids: dict[str, int] = {}
-        for task in batch.tasks:
-            task_ids[task.uuid] = conn.execute(
-                insert(Task)
-                .values(
-                    run_id=self.run_id,
-                    play_id=known_plays.get(task.play_key) if task.play_key else None,
-                    name=task.name,
-                    action=task.action,
-                    handler=task.handler,
-                    started_at=task.started_at,
-                )
-                .returning(Task.id)
-            ).scalar_one()
-        known_tasks = {**self._task_ids, **task_ids}
-        if batch.results:
-            rows = [
-                {k: v for k, v in r.items() if k != "uuid"}
-                | {"run_id": self.run_id, "task_id": known_tasks[r["uuid"]]}
-                for r in batch.results
-            ]
-            conn.execute(insert(TaskResult), rows)
-        self._write_hosts(conn, batch.hosts)
-        if batch.versions:
-            self._write_versions(conn, batch.versions)
-        return play_ids, task_ids
-
-    def _write_hosts(self, conn: Connection, hosts: dict[str, dict[str, Any]]) -> None:
-        rows = [dict(row, run_id=self.run_id) for row in hosts.values()]
-        new = [r for r in rows if r["host"] not in self._persisted_hosts]
-        old = [r for r in rows if r["host"] in self._persisted_hosts]
-        if new:
-            conn.execute(insert(HostResult), new)
-        if old:
-            # ORM bulk UPDATE by primary key (run_id, host): one executemany.
-            from sqlalchemy.orm import Session
-
-            with Session(bind=conn) as session:
-                session.execute(update(HostResult), old)
-
-    def _write_versions(self, conn: Connection, versions: list[dict[str, Any]]) -> None:
-        existing = {
-            (h, c)
-            for h, c in conn.execute(
-                select(ConfigVersion.host, ConfigVersion.commit).where(
-                    ConfigVersion.commit.in_({v["commit"] for v in versions})
-                )
-            )
-        }
-        fresh = [v for v in versions if (v["host"], v["commit"]) not in existing]
-        if fresh:
-            conn.execute(insert(ConfigVersion), fresh)
 
     def _write_run(self, conn: Connection, final: str | None) -> None:
         now = utcnow()
