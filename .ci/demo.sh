@@ -7,10 +7,11 @@ DEVICES=${2:-20}
 cd "$(dirname "$0")/.."
 export PATH="$PWD/$VENV/bin:$PATH"
 
-inv=$(hib lab up --devices "$DEVICES" | tail -n 1)
+inv=$(hib lab up --devices "$DEVICES" --providers | tail -n 1)
 echo "== lab inventory: $inv"
 ansible-playbook playbooks/backup.yml -i "$inv"
-changed=$(hib lab mutate --devices 3 | head -n 1)
+mutated=$(hib lab mutate --devices 3)
+changed=${mutated%%$'\n'*}
 ansible-playbook playbooks/backup.yml -i "$inv"
 hib runs
 hib runs show latest
