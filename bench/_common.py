@@ -17,6 +17,7 @@ What is measured for a command (:func:`measure`):
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
@@ -202,9 +203,26 @@ def fmt_wall(samples: Sequence[Sample], attr: str = "wall_s") -> str:
     return f"{med(samples, attr):.2f} s (±{spread(samples, attr) / 2:.2f})"
 
 
+_CLEANUP: list[Path] = []
+
+
+@atexit.register
+def _cleanup() -> None:
+    for path in _CLEANUP:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def scratch(prefix: str) -> Path:
+    """A temporary directory removed when the bench exits (also after an error)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    _CLEANUP.append(path)
+    return path
+
+
 def bench_env(home: Path | None = None, **extra: str) -> dict[str, str]:
     """The environment for one measured command: a private HIB_HOME, the venv first on PATH."""
-    home = home or Path(tempfile.mkdtemp(prefix="hib-bench-"))
+    if home is None:
+        home = scratch("hib-bench-")
     env = {**os.environ, "HIB_HOME": str(home),
            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for key in ("HIB_DB_URL", "HIB_CONFIG_STORE", "HIB_IMAGE_STORE", "HIB_RUN_ID"):

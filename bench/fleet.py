@@ -30,7 +30,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,7 @@ from _common import (
     measure,
     med,
     print_table,
+    scratch,
     spread,
 )
 
@@ -94,7 +94,7 @@ def floor_main(inventory: Path, workers: int) -> None:
 
 def clogin_setup(hosts: list[tuple[str, dict[str, Any]]]) -> tuple[Path, Path, str]:
     """A .cloginrc and ssh wrapper for the lab (see docs/lab.md); returns (dir, rc, addresses)."""
-    tmp = Path(tempfile.mkdtemp(prefix="hib-bench-clogin-"))
+    tmp = scratch("hib-bench-clogin-")
     wrapper = tmp / "lab-ssh"
     # clogin glues sshcmd words together, so ssh options go in a wrapper script.
     wrapper.write_text("#!/bin/sh\nexec ssh -o StrictHostKeyChecking=no "
@@ -174,7 +174,7 @@ class Fleet:
 
     def ansible(self, forks: list[int], skip: set[str]) -> None:
         """b0 (first run, all new), (b) ansible-playbook per forks, (c) hib run; one warm store."""
-        home = Path(tempfile.mkdtemp(prefix="hib-bench-fleet-"))
+        home = scratch("hib-bench-fleet-")
         env = bench_env(home)
         playbook = [str(BIN / "ansible-playbook"), "playbooks/backup.yml", "-i", self.inv]
         first = measure([*playbook, "--forks", str(max(forks))], env, server_pids=[self.lab.pid])

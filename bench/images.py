@@ -55,6 +55,7 @@ from _common import (
     measure,
     med,
     print_table,
+    scratch,
     spread,
     stop_process,
 )
@@ -304,7 +305,7 @@ def main() -> None:
     args = ap.parse_args()
     banner(f"images benchmark: {args.objects} objects, {args.repeats} repeats, "
            f"stream {args.stream or '-'}")
-    tmp = Path(tempfile.mkdtemp(prefix="hib-bench-images-"))
+    tmp = scratch("hib-bench-images-")
     try:
         if not args.skip_s3:
             s3_part(args, tmp)

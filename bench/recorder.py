@@ -31,7 +31,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -49,6 +48,7 @@ from _common import (
     med,
     postgres,
     print_table,
+    scratch,
     spread,
 )
 
@@ -142,7 +142,7 @@ def main() -> None:
     workloads = args.workloads.split(",")
     banner(f"recorder benchmark: {args.hosts} hosts, workloads {workloads}, forks {args.forks}, "
            f"{args.repeats} repeats")
-    tmp = Path(tempfile.mkdtemp(prefix="hib-bench-rec-"))
+    tmp = scratch("hib-bench-rec-")
     no_rec_cfg = config_without_recorder(tmp)
     with ExitStack() as stack:
         pg = None if args.no_postgres else stack.enter_context(postgres())

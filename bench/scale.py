@@ -30,7 +30,6 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -47,6 +46,7 @@ from _common import (
     med,
     postgres,
     print_table,
+    scratch,
     spread,
 )
 
@@ -152,7 +152,7 @@ def main() -> None:
     ap.add_argument("--no-postgres", action="store_true")
     args = ap.parse_args()
     banner(f"scale benchmark: {args.devices} devices, {args.runs} runs, {args.repeats} repeats")
-    tmp = Path(tempfile.mkdtemp(prefix="hib-bench-scale-"))
+    tmp = scratch("hib-bench-scale-")
     rows = []
     with ExitStack() as stack:
         dbs = {"sqlite": bench_env(tmp / "sqlite")}
