@@ -74,13 +74,39 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def setup_logging(settings: Settings, stream: TextIO | None = None) -> logging.Logger:
-    """Configure the ``hib_orchestrator`` logger once (idempotent) and return it."""
+class AnsibleDisplayHandler(logging.Handler):
+    """Hands records to Ansible's ``Display``.
+
+    Ansible workers are detached from stdio (their stderr is /dev/null); ``Display`` proxies
+    lines over the results queue to the controller, which prints them on its stderr.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from ansible.utils.display import Display
+
+            Display().display(self.format(record), stderr=True)
+        except Exception:
+            self.handleError(record)
+
+
+def setup_logging(
+    settings: Settings, stream: TextIO | None = None, *, ansible: bool = False
+) -> logging.Logger:
+    """Configure the ``hib_orchestrator`` logger once (idempotent) and return it.
+
+    Args:
+        settings: Supplies ``log_format`` and ``log_level``.
+        stream: Where lines go (default stderr).
+        ansible: Inside Ansible (plugins): go through Ansible's display instead of a stream.
+    """
     logger = logging.getLogger(ROOT)
-    for handler in list(logger.handlers):
-        if getattr(handler, "_hib", False):
-            logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    for old in list(logger.handlers):
+        if getattr(old, "_hib", False):
+            logger.removeHandler(old)
+    handler: logging.Handler = (
+        AnsibleDisplayHandler() if ansible else logging.StreamHandler(stream or sys.stderr)
+    )
     handler._hib = True  # type: ignore[attr-defined]
     handler.addFilter(_ContextFilter())
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())

@@ -8,6 +8,7 @@ result, the run goes on.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from hib_orchestrator.devices.filters import (
 from hib_orchestrator.devices.profiles import registry
 from hib_orchestrator.devices.safety import check_complete
 from hib_orchestrator.errors import HibError, StoreError
+from hib_orchestrator.logs import get_logger, log_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +63,24 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+log = get_logger(__name__)
+
+
 def backup_device(request: BackupRequest, store: ConfigStore) -> BackupResult:
     """Fetch ``request``'s device and stage its config when its significant content changed."""
     host = request.connection.host
+    with log_context(host=host, run_id=os.environ.get("HIB_RUN_ID"), operation="device_config"):
+        result = _backup(request, store, host)
+        if result.error is not None:
+            log.warning("backup failed [%s] after %d attempt(s): %s", result.error.code,
+                        result.attempts, result.error.message)
+        else:
+            log.info("backed up in %.2fs, %d attempt(s), changed=%s", result.duration_s,
+                     result.attempts, result.changed)
+        return result
+
+
+def _backup(request: BackupRequest, store: ConfigStore, host: str) -> BackupResult:
     result = BackupResult(host=host)
     started = time.monotonic()
     try:

@@ -37,6 +37,7 @@ from hib_orchestrator.errors import (
     TruncatedOutput,
     Unreachable,
 )
+from hib_orchestrator.logs import get_logger
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
@@ -73,6 +74,9 @@ class FetchPolicy:
     retries: int = DEFAULT_RETRIES
     backoff_base: float = BACKOFF_BASE
     backoff_cap: float = BACKOFF_CAP
+
+
+_log = get_logger(__name__)
 
 
 def backoff_delay(attempt: int, policy: FetchPolicy, rng: random.Random | None = None) -> float:
@@ -263,4 +267,7 @@ def fetch_with_retries(
             err.attempts = attempts  # type: ignore[attr-defined]
             if not isinstance(err, RETRYABLE) or attempts > policy.retries:
                 raise
-        sleep(backoff_delay(attempts, policy))
+            delay = backoff_delay(attempts, policy)
+            _log.info("attempt %d failed [%s]: %s; retrying in %.1fs", attempts, err.code,
+                      err.message, delay)
+        sleep(delay)

@@ -30,13 +30,16 @@ try:
     from hib_orchestrator.devices.fetch import DEFAULT_RETRIES, DEFAULT_TIMEOUT
     from hib_orchestrator.devices.runctx import ensure_run_id
     from hib_orchestrator.errors import ConfigError, HibError
+    from hib_orchestrator.logs import setup_logging
     from hib_orchestrator.settings import load_settings
 
     IMPORT_ERROR: Exception | None = None
     registry()  # parse the profile YAML once, before the fork
     ensure_run_id()
     with contextlib.suppress(HibError):
-        load_settings()  # warms the imports it needs; errors are reported per task
+        # hib's own log lines (retries, failures; JSON with HIB_LOG_FORMAT=json) on stderr;
+        # bad settings are reported per task instead.
+        setup_logging(load_settings(), ansible=True)
 except ImportError as _err:  # pragma: no cover - reported as a task failure
     IMPORT_ERROR = _err
 

@@ -30,3 +30,16 @@ def test_text_format_is_readable_and_setup_is_idempotent(tmp_path: Path) -> None
     with log_context(host="sw1"):
         get_logger("hib_orchestrator.x").info("hello")
     assert out.getvalue() == "info: [host=sw1] hello\n"
+
+
+def test_inside_ansible_lines_go_through_display(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from hib_orchestrator.logs import AnsibleDisplayHandler
+
+    logger = setup_logging(
+        load_settings({"HIB_LOG_FORMAT": "json", "HIB_LOG_LEVEL": "INFO"}, tmp_path), ansible=True
+    )
+    assert any(isinstance(h, AnsibleDisplayHandler) for h in logger.handlers)
+    with log_context(host="r9", operation="device_config"):
+        get_logger("hib_orchestrator.devices").info("backed up")
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert (line["host"], line["message"]) == ("r9", "backed up")
