@@ -29,6 +29,7 @@ import hashlib
 import os
 import random
 import shutil
+import statistics
 import sys
 import time
 from contextlib import ExitStack
@@ -118,6 +119,41 @@ def populate(env: dict[str, str], devices: int, runs: int, changed: int) -> tupl
         os.environ.update(saved)
 
 
+def time_queries(env: dict[str, str], busiest: str, repeats: int) -> dict[str, list[float]]:
+    """The same questions in-process (query + JSON encoding only, no start-up), in seconds."""
+    import json
+
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("HIB_")})
+    if "HIB_DB_URL" not in env:
+        os.environ.pop("HIB_DB_URL", None)
+    try:
+        from hib_orchestrator.recording import open_engine
+        from hib_orchestrator.recording.queries import history, list_hosts, list_runs, show_run
+
+        engine = open_engine()
+        calls = {
+            "hosts": lambda c: list_hosts(c),
+            "runs": lambda c: list_runs(c),
+            "runs show latest": lambda c: show_run(c, "latest"),
+            "history": lambda c: history(c, busiest),
+        }
+        out: dict[str, list[float]] = {}
+        for name, call in calls.items():
+            out[name] = []
+            for _ in range(repeats + 1):
+                t0 = time.perf_counter()
+                with engine.connect() as conn:
+                    json.dumps(call(conn), default=str)
+                out[name].append(time.perf_counter() - t0)
+            out[name] = out[name][1:]  # the first call warms caches
+        engine.dispose()
+        return out
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def time_cli(env: dict[str, str], busiest: str, repeats: int) -> dict[str, list[Sample]]:
     """Each read command ``repeats`` times (after one unmeasured warm-up call)."""
     hib = str(BIN / "hib")
@@ -173,6 +209,11 @@ def main() -> None:
             took, busiest = populate(env, args.devices, args.runs, args.changed)
             print(f"{db}: {args.runs} runs x {args.devices} devices recorded in {took:.1f} s",
                   flush=True)
+            for name, secs in time_queries(env, busiest, args.repeats).items():
+                wall = statistics.median(secs)
+                rows.append([db, f"(in-process query) {name}", f"{wall:.3f} s",
+                             f"{max(secs) - min(secs):.3f}", "-",
+                             "yes" if wall < TARGET_S else "NO", "-", "-"])
             for name, samples in time_cli(env, busiest, args.repeats).items():
                 wall = med(samples, "wall_s")
                 rows.append([db, name, f"{wall:.3f} s", f"{spread(samples, 'wall_s'):.3f}",
