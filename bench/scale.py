@@ -235,6 +235,8 @@ def startup(env: dict[str, str], repeats: int) -> dict[str, list[Sample]]:
     py = sys.executable
     commands = {
         "python -c pass": [py, "-c", "pass"],
+        "python -c 'import typer, rich.table'": [py, "-c", "import typer, rich.table"],
+        "python -c 'import sqlalchemy'": [py, "-c", "import sqlalchemy"],
         "python -c 'import sqlalchemy.orm, typer, rich.table'":
             [py, "-c", "import sqlalchemy.orm, typer, rich.table"],
         "hib --help": [str(BIN / "hib"), "--help"],
