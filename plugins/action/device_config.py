@@ -189,6 +189,11 @@ def _shape(outcome: BackupResult, request: BackupRequest) -> dict[str, Any]:
     if outcome.error is not None:
         shaped.update(failed=True, changed=False, error_code=str(outcome.error.code),
                       msg=outcome.error.message)
+        if outcome.error.code == "UNREACHABLE":
+            # Ansible's own notion (it checks `failed` first): the recap, ignore_unreachable
+            # and the recorder's `unreachable` status all follow it.
+            del shaped["failed"]
+            shaped["unreachable"] = True
         return shaped
     if outcome.diff is not None:
         shaped["diff"] = outcome.diff

@@ -102,8 +102,13 @@ def test_junit_counts_failures_injected_with_lab_faults(lab: Lab, tmp_path: Path
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "4"
     failures = {c.get("name"): c.find("failure") for c in suite.iter("testcase")}
-    failed = {name: f.get("type") for name, f in failures.items() if f is not None}
-    assert failed == {ios[1]: "AUTH_FAILED", nxos[0]: "UNREACHABLE"}
+    errors = {c.get("name"): c.find("error") for c in suite.iter("testcase")}
+    assert {n: f.get("type") for n, f in failures.items() if f is not None} == {
+        ios[1]: "AUTH_FAILED"}
+    assert {n: e.get("type") for n, e in errors.items() if e is not None} == {
+        nxos[0]: "UNREACHABLE"}
+    statuses = {h["host"]: h["status"] for h in doc["hosts"]}
+    assert (statuses[ios[1]], statuses[nxos[0]]) == ("failed", "unreachable")
 
 
 def test_idempotency_key_returns_the_same_run(lab: Lab, tmp_path: Path) -> None:

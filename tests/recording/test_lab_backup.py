@@ -99,7 +99,7 @@ def test_backups_read_back_through_hib(lab: LabRun, tmp_path: Path) -> None:
     rows = {h["host"]: h for h in run["hosts"]}
     assert run["status"] == "failed" and sorted(rows) == hosts
     assert (rows[auth]["status"], rows[auth]["error_code"]) == ("failed", "AUTH_FAILED")
-    assert (rows[refused]["status"], rows[refused]["error_code"]) == ("failed", "UNREACHABLE")
+    assert (rows[refused]["status"], rows[refused]["error_code"]) == ("unreachable", "UNREACHABLE")
     good = [h for h in hosts if h not in (auth, refused)]
     commits = {rows[h]["commit"] for h in good}
     assert len(commits) == 1 and None not in commits  # one commit for the run
@@ -109,7 +109,8 @@ def test_backups_read_back_through_hib(lab: LabRun, tmp_path: Path) -> None:
         assert len(row["sha256"]) == 64 and row["size_bytes"] > 0 and row["attempts"] >= 1
         assert row["duration_s"] > 0
     listed = _json(lab.home, "runs")[0]
-    assert (listed["hosts_total"], listed["changed"], listed["failed"]) == (8, 6, 2)
+    assert (listed["hosts_total"], listed["changed"], listed["failed"], listed["unreachable"]) \
+        == (8, 6, 1, 1)
 
     # The faults cleared: the two hosts get their first version, the others are unchanged.
     second = lab.backup()
