@@ -283,3 +283,14 @@ def test_no_secret_reaches_runner_artifacts_db_or_output(lab: Lab, tmp_path: Pat
     assert planted_env not in everything
     leaked = [s for s in [*secrets] if s in everything]
     assert leaked == []
+
+
+def test_check_mode_reports_changes_and_stores_nothing(lab: Lab, tmp_path: Path) -> None:
+    proc = lab.hib("run", "-i", str(lab.inventory), "--platform", "cisco_xr", "--check",
+                   "--json", home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {h["status"] for h in doc["hosts"]} == {"changed"}
+    assert {h["commit"] for h in doc["hosts"]} == {None}
+    store = tmp_path / "configs"
+    assert not list(store.rglob("*.cfg")), "check mode must not write the store"
