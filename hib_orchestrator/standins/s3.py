@@ -58,10 +58,12 @@ class AccessKeyCheck:
 
 
 def s3_app(access_key: str) -> WSGIApp:
-    """moto's S3 backend as a WSGI app, guarded by the access key."""
+    """moto's S3 backend as a WSGI app, guarded by the access key (oss2 and COS SDK too)."""
     from moto.server import create_backend_app
 
-    return AccessKeyCheck(create_backend_app("s3"), access_key)
+    from hib_orchestrator.standins.sdk_shims import NativeSdkShim
+
+    return NativeSdkShim(AccessKeyCheck(create_backend_app("s3"), access_key))
 
 
 def seed_bucket(
