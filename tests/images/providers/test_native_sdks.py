@@ -7,10 +7,16 @@ The stand-in serves moto's S3 app directly behind ``NativeSdkShim``; the same bu
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from botocore.config import Config
 
 from hib_orchestrator.errors import ConfigError, ErrorCode, UnsupportedProvider
@@ -18,6 +24,8 @@ from hib_orchestrator.images import BackupOptions, BackupResult, RetryPolicy, ba
 from hib_orchestrator.providers import Provider, default_registry
 from hib_orchestrator.standins.control import StandIns
 
+REPO = Path(__file__).resolve().parents[3]
+PLAYBOOK = REPO / "tests" / "images" / "data" / "provider_images.yml"
 # provider name, stand-in host whose settings it reuses, a fresh bucket name for extra tests
 SDKS = [
     pytest.param("oss-sdk", "oss-001", "sdk-names", id="oss-sdk"),
@@ -220,3 +228,55 @@ def test_instances_satisfy_the_protocol(standins, provider, host, _spare) -> Non
         assert type(instance).name == provider
     finally:
         instance.close()
+
+
+def test_debug_logging_never_shows_credentials(runner, standins, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
+    for provider, host in (("oss-sdk", "oss-001"), ("cos-sdk", "cos-001")):
+        assert _run(runner, provider, host, name=f"{provider}-logs").status == "ok"
+        bad = _run(runner, provider, host, name=f"{provider}-bad", access_key_id="AKIABADBADBAD")
+        assert bad.error_code == ErrorCode.AUTH_FAILED
+    assert caplog.records  # hib itself logged at DEBUG, so the check below has something to read
+    for secret in [s for s in standins.secrets if s]:
+        assert secret not in caplog.text
+    assert "AKIABADBADBAD" not in caplog.text
+
+
+def test_playbook_runs_the_sdk_providers(standins, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    hosts = {
+        "oss-sdk-001": {**standins.hosts["oss-001"], "hib_provider": "oss-sdk"},
+        "cos-sdk-001": {**standins.hosts["cos-001"], "hib_provider": "cos-sdk"},
+        "cos-sdk-bad": {
+            **standins.hosts["cos-001"],
+            "hib_provider": "cos-sdk",
+            "hib_secret_access_key": "wrong",
+            "hib_access_key_id": "AKIANOTTHEKEY",
+        },
+    }
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"image_hosts": {"hosts": hosts}}}}))
+    results = tmp_path / "results"
+    results.mkdir()
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "HIB_HOME": str(tmp_path / "hib"), "ANSIBLE_NOCOLOR": "1"}
+    env.pop("HIB_RUN_ID", None)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    command = [f"{bin_dir}/ansible-playbook", "-i", str(inventory), str(PLAYBOOK), "-vvv"]
+    play = subprocess.run(
+        [*command, "-e", f"results_dir={results}"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert play.returncode == 2, play.stdout[-3000:]
+    out = {p.stem: json.loads(p.read_text()) for p in results.glob("*.json")}
+    for host in ("oss-sdk-001", "cos-sdk-001"):
+        assert out[host]["changed"] is True, out[host]
+        assert out[host]["objects"]["new"] == 10 and out[host]["objects"]["failed"] == 0
+    assert out["cos-sdk-bad"]["failed"] is True
+    assert out["cos-sdk-bad"]["error_code"] == "AUTH_FAILED"
+    for secret in [s for s in standins.secrets if s]:
+        assert secret not in play.stdout + play.stderr
