@@ -10,7 +10,8 @@ stand-in), ``access_key_id`` (SecretId), ``secret_access_key`` (SecretKey), ``se
 ``prefix``, ``page_size`` (1..1000).
 
 Listing is flat ``GET Bucket`` (v1, markers). A single-part ETag is the MD5 of the object, so it
-verifies downloads; multipart ETags (``...-N``) fall back to size. Bodies are read raw (no
+verifies downloads; multipart ETags (``...-N``) fall back to size. Every download is also
+checked against the CRC-64 COS sends in ``x-cos-hash-crc64ecma``. Bodies are read raw (no
 transparent gunzip), so the bytes stored are the bytes COS holds.
 """
 
@@ -25,6 +26,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from hib_orchestrator.errors import (
+    ChecksumMismatch,
     ConfigError,
     NetworkError,
     NotFound,
@@ -53,6 +55,7 @@ _AUTH_CODES = {
 }
 _NOT_FOUND_CODES = {"NoSuchBucket", "NoSuchKey"}
 _SLOW_CODES = {"SlowDown", "TooManyRequests", "RequestRateLimited", "ServiceUnavailable"}
+_CRC64_POLY = 0x142F0E1EBA9EA3693  # CRC-64/XZ (ECMA-182), COS's x-cos-hash-crc64ecma
 _CODE = re.compile(r"<Code>([^<]+)</Code>")
 
 
@@ -138,20 +141,29 @@ class CosSdkProvider:
             marker = page.get("NextMarker") or contents[-1]["Key"]
 
     def iter_bytes(self, obj: ObjectInfo) -> Iterator[bytes]:
-        """GET the object and stream its stored (undecoded) bytes."""
+        """GET the object and stream its stored bytes; a CRC-64 the server sent must match."""
+        import crcmod
         from urllib3.exceptions import HTTPError
 
         self.limiter.acquire()
-        raw = self._call(self.client.get_object, Bucket=self.bucket, Key=obj.key)[
-            "Body"
-        ].get_raw_stream()
+        response = self._call(self.client.get_object, Bucket=self.bucket, Key=obj.key)
+        raw = response["Body"].get_raw_stream()
+        server = {k.lower(): v for k, v in response.items() if isinstance(v, str)}.get(
+            "x-cos-hash-crc64ecma"
+        )
+        crc = crcmod.Crc(_CRC64_POLY, initCrc=0, xorOut=(1 << 64) - 1, rev=True)
         try:
-            yield from raw.stream(CHUNK, decode_content=False)
+            for chunk in raw.stream(CHUNK, decode_content=False):
+                crc.update(chunk)
+                yield chunk
         except HTTPError as err:
-            raw.close()
             raise NetworkError(f"GET {obj.key}: body cut short ({type(err).__name__})") from err
         finally:
+            # After a full read urllib3 has already pooled the connection; otherwise drop it.
+            raw.close()
             raw.release_conn()
+        if server and server.isdigit() and crc.crcValue != int(server):
+            raise ChecksumMismatch(f"GET {obj.key}: CRC-64 {crc.crcValue} != {server} (COS)")
 
     def close(self) -> None:
         """Close the pooled connections."""

@@ -8,7 +8,7 @@ addressed path-style), ``access_key_id``, ``secret_access_key``, ``session_token
 Listing is one flat ``ListObjectsV2`` walk. OSS reports each object's ``Type``: a ``Normal``
 object's ETag is the MD5 of its bytes (upper case; compared lower case), while ``Multipart`` and
 ``Appendable`` ETags are not, so those fall back to size. Downloads are also checked against the
-CRC-64 OSS sends in ``x-oss-hash-crc64ecma`` (oss2 computes it while streaming).
+CRC-64 OSS sends in ``x-oss-hash-crc64ecma``, computed over the raw (never gunzipped) body.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class OssSdkProvider:
                 session=oss2.Session(pool_size=ctx.pool_size),
                 connect_timeout=60,
                 region=region,
+                enable_crc=False,  # iter_bytes checks the CRC-64 itself, over the raw bytes
             )
         except oss2.exceptions.ClientError as err:
             raise ConfigError(f"provider {self.name!r}: {_detail(err)}") from err
@@ -114,22 +115,25 @@ class OssSdkProvider:
             token = page.next_continuation_token
 
     def iter_bytes(self, obj: ObjectInfo) -> Iterator[bytes]:
-        """GET the object and stream its body; a CRC-64 the server sent must match."""
+        """GET the object and stream its stored bytes; a CRC-64 the server sent must match."""
         import oss2
-        import requests
+        from urllib3.exceptions import HTTPError
 
         self.limiter.acquire()
         result = self._call(self.bucket.get_object, obj.key)
+        crc = oss2.utils.Crc64()
         try:
-            while chunk := result.read(CHUNK):
+            # Raw, not oss2's read(): requests would gunzip a ``Content-Encoding: gzip`` object,
+            # and neither its ETag nor its CRC-64 describe the decoded bytes.
+            for chunk in result.resp.response.raw.stream(CHUNK, decode_content=False):
+                crc.update(chunk)
                 yield chunk
-        except (requests.RequestException, oss2.exceptions.RequestError) as err:
+        except HTTPError as err:
             raise NetworkError(f"GET {obj.key}: body cut short ({type(err).__name__})") from err
         finally:
             result.close()
-        server, client = result.server_crc, result.client_crc
-        if server is not None and client is not None and server != client:
-            raise ChecksumMismatch(f"GET {obj.key}: CRC-64 {client} != {server} from OSS")
+        if result.server_crc is not None and crc.crc != result.server_crc:
+            raise ChecksumMismatch(f"GET {obj.key}: CRC-64 {crc.crc} != {result.server_crc} (OSS)")
 
     def close(self) -> None:
         """Close the pooled connections."""
