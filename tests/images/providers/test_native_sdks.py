@@ -6,6 +6,7 @@ The stand-in serves moto's S3 app directly behind ``NativeSdkShim``; the same bu
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -220,6 +221,21 @@ def test_multipart_objects_are_verified_by_crc64(runner, standins, provider, hos
     (row,) = catalog.list_objects(runner.sessions, f"{provider}-mp")
     assert row["etag"].endswith("-1")  # not an MD5: only size and the CRC-64 could verify it
     assert row["sha256"] == hashlib.sha256(b"multipart" * 500).hexdigest()
+
+
+@pytest.mark.parametrize(("provider", "host", "bucket"), SDKS)
+def test_gzip_encoded_objects_are_stored_as_held(runner, standins, provider, host, bucket) -> None:  # type: ignore[no-untyped-def]
+    gz_bucket, body = f"gz-{bucket}", gzip.compress(b"<svg/>" * 300, mtime=0)
+    client = _boto(standins)
+    if gz_bucket not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=gz_bucket)
+        client.put_object(Bucket=gz_bucket, Key="logo.svg", Body=body, ContentEncoding="gzip")
+    client.close()
+    result = _run(runner, provider, host, name=f"{provider}-gz", bucket=gz_bucket)
+    # A transparently gunzipped body would fail the MD5/CRC-64 checks and never be stored.
+    assert (result.status, result.new) == ("ok", 1), result.failures
+    (row,) = catalog.list_objects(runner.sessions, f"{provider}-gz")
+    assert row["sha256"] == hashlib.sha256(body).hexdigest()
 
 
 def test_oss_signature_v1_works_too(runner) -> None:  # type: ignore[no-untyped-def]
