@@ -61,12 +61,6 @@ def test_new_spec_restarts_and_down_leaves_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no lab is running" in proc.stderr
 
 
-def test_providers_switch_not_available_yet(tmp_path: Path) -> None:
-    proc = hib(tmp_path, "lab", "up", "--providers", check=False)
-    assert proc.returncode == 2
-    assert "provider stand-ins are not available yet" in proc.stderr
-
-
 def test_bad_platform_is_exit_2(tmp_path: Path) -> None:
     proc = hib(tmp_path, "lab", "up", "--platforms", "cisco_ios,toaster", check=False)
     assert proc.returncode == 2 and "toaster" in proc.stderr
