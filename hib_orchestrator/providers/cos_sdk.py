@@ -90,16 +90,6 @@ class CosSdkProvider:
         self.page_size = _page_size(given, self.name)
         region = optional(given, "region", "ap-guangzhou")
         self.limiter = ctx.limiter
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=1, pool_maxsize=ctx.pool_size, max_retries=0
-        )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        # CosServiceError keeps no headers: a response hook remembers, per thread, the
-        # Retry-After of the last throttled answer so RATE_LIMITED can carry it.
-        self._throttle = threading.local()
-        self.session.hooks["response"].append(self._remember_retry_after)
         try:
             config = CosConfig(
                 Region=region,
@@ -111,6 +101,16 @@ class CosSdkProvider:
             )
         except CosClientError as err:
             raise ConfigError(f"provider {self.name!r}: {err}") from err
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=1, pool_maxsize=ctx.pool_size, max_retries=0
+        )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        # CosServiceError keeps no headers: a response hook remembers, per thread, the
+        # Retry-After of the last throttled answer so RATE_LIMITED can carry it.
+        self._throttle = threading.local()
+        self.session.hooks["response"].append(self._remember_retry_after)
         # retry=0: the engine retries with backoff and Retry-After; the SDK must not underneath.
         self.client = CosS3Client(config, retry=0, session=self.session)
 

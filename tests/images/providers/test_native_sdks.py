@@ -251,6 +251,7 @@ def test_oss_signature_v1_works_too(runner) -> None:  # type: ignore[no-untyped-
         ("oss-sdk", {"bucket": "Bad_Name"}, "bucket"),
         ("cos-sdk", {"bucket": "plainname"}, "name-appid"),
         ("cos-sdk", {"bucket": "b-1250000000", "page_size": 0}, "page_size"),
+        ("cos-sdk", {"bucket": "b-1250000000"}, "SecretId"),
     ],
 )
 def test_bad_settings_are_config_errors(provider, settings, needle) -> None:  # type: ignore[no-untyped-def]
