@@ -46,6 +46,9 @@ def _short(err: BaseException) -> str:
     return f"{type(cause).__name__}: {text}"[:500]
 
 
+#: Actions that only sort hosts into groups; alone they do not make a host part of a run.
+SELECTION_ACTIONS = frozenset({"group_by", "add_host"})
+
 class Recorder:
     """Records one run. Not thread-safe for callers: one callback thread feeds it."""
 
@@ -260,6 +263,8 @@ class Recorder:
             self._pending_results += 1
             if fields.kind == "commit" and status in ("ok", "changed"):
                 self._apply_commit(fields, now)
+            elif self._selection_only(uuid, host, status):
+                pass  # a policy's host selection step: the task result above is enough
             else:
                 agg = self._hosts.get(host)
                 if agg is None:
@@ -268,6 +273,13 @@ class Recorder:
                 self._pending.hosts[host] = agg.row(self.run_id or 0)
             if self._pending_results >= self.batch_size:
                 self._wake.set()
+
+    def _selection_only(self, uuid: str, host: str, status: str) -> bool:
+        # Rendered policies select hosts with group_by over a wide pattern; hosts it merely
+        # looked at (and did not back up) must not become rows of the run.
+        action = self._task_names.get(uuid, ("", ""))[1].rsplit(".", 1)[-1]
+        return (action in SELECTION_ACTIONS and status in ("ok", "skipped")
+                and host not in self._hosts)
 
     def settle(self, clean_hosts: set[str]) -> None:
         """Ansible's final word: these hosts ended without failure (a failed task was rescued),
