@@ -1,7 +1,8 @@
 """Image-host provider plug-ins behind one small interface.
 
 Built in (entry-point group ``hib_orchestrator.providers``): ``s3`` (+ ``oss``, ``cos``
-presets), ``github``, ``smms``, ``imgur``, ``local``.
+presets), ``github``, ``smms``, ``imgur``, ``local``, and ``oss-sdk``/``cos-sdk`` through the
+vendors' native SDKs (optional extras of the same names).
 """
 
 from __future__ import annotations

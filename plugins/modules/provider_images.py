@@ -15,7 +15,8 @@ description:
     recorded in the run database.
   - Runs on the controller; nothing is shipped to the host. Use C(ansible_connection=local).
   - The provider type comes from C(hib_provider) (C(s3), C(oss), C(cos), C(github), C(smms),
-    C(imgur), C(local), or any plug-in registered in the C(hib_orchestrator.providers)
+    C(imgur), C(local), C(oss-sdk) and C(cos-sdk) (the vendors' native SDKs, extras
+    C(oss-sdk)/C(cos-sdk)), or any plug-in registered in the C(hib_orchestrator.providers)
     entry-point group). Its settings come from the host's other C(hib_*) variables with the
     prefix removed, e.g. C(hib_endpoint), C(hib_bucket), C(hib_region), C(hib_prefix),
     C(hib_access_key_id), C(hib_secret_access_key), C(hib_addressing_style) (S3 family);
