@@ -284,8 +284,14 @@ def diff_cmd(
     host: str = typer.Argument(..., help="Inventory host name."),
     rev_a: str | None = typer.Argument(None, metavar="[REV_A]"),
     rev_b: str | None = typer.Argument(None, metavar="[REV_B]"),
+    show_all: bool = typer.Option(False, "--all", help="Also show changed volatile lines "
+                                  "(timestamps, counters) the backup ignores."),
 ) -> None:
-    """Unified diff of HOST's config (default: previous version vs latest)."""
+    """Unified diff of HOST's config (default: previous version vs latest).
+
+    Volatile lines (what the platform profiles ignore when comparing) are left out unless
+    ``--all`` is given.
+    """
     if rev_a is None and rev_b is None:
         from hib_orchestrator.recording.queries import history
 
@@ -294,6 +300,10 @@ def diff_cmd(
         if len(newest) == 2:
             rev_a, rev_b = newest[1]["commit"], newest[0]["commit"]
     text = ConfigStore(load_settings().config_store).diff(host, rev_a, rev_b)
+    if not show_all:
+        from hib_orchestrator.devices.diffs import significant_diff
+
+        text = significant_diff(text)
     typer.echo(text, nl=bool(text) and not text.endswith("\n"))
 
 

@@ -268,3 +268,16 @@ def test_history_config_and_diff(engine: Engine, capsys: Any) -> None:
         rc, out, err = run_hib(capsys, *argv)
         assert rc == 2, argv
         assert len(err.strip().splitlines()) == 1
+
+
+def test_diff_leaves_volatile_lines_out_unless_all(engine: Engine, capsys: Any) -> None:
+    v1 = "! Last configuration change at 10:00:01 UTC Tue Nov 24 2026\nhostname sw9\nend\n"
+    v2 = "! Last configuration change at 11:42:17 UTC Tue Nov 24 2026\nhostname sw9-new\nend\n"
+    _backup(engine, {"sw9": v1})
+    _backup(engine, {"sw9": v2})
+    rc, out, _ = run_hib(capsys, "diff", "sw9")
+    assert rc == 0
+    assert "+hostname sw9-new" in out and "-hostname sw9" in out
+    assert "Last configuration change" not in out
+    rc, out, _ = run_hib(capsys, "diff", "sw9", "--all")
+    assert rc == 0 and "+! Last configuration change at 11:42:17" in out
