@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -175,6 +176,8 @@ def run_playbook(
         project_dir=str(root),
     )
     thread.join()
+    if cancel.hard:
+        kill_run_workers(run_id)
     _redact_artifacts(artifact_dir)
     _rotate_private_dirs(settings.runner_dir)
     return RunnerOutcome(
@@ -185,6 +188,37 @@ def run_playbook(
         soft_canceled=cancel.soft,
         stdout_tail="".join(f"{line}\n" for line in tail),
     )
+
+
+# Processes doing a run's work: Ansible's workers (forks of ansible-playbook) and the
+# interpreters image backups run in. The recorder's writer is left to close the run.
+_WORKER_MARKERS = (b"ansible-playbook", b"hib_orchestrator.images.isolated")
+
+
+def kill_run_workers(run_id: int) -> list[int]:
+    """SIGKILL what is left of ``run_id``'s work; returns the pids killed.
+
+    ansible-runner's cancel kills ansible-playbook's process group, but Ansible's workers run
+    in sessions of their own and would finish (or hang on) their current host unseen. They all
+    carry ``HIB_RUN_ID`` in their environment, which is how they are found.
+    """
+    tag = f"HIB_RUN_ID={run_id}".encode()
+    killed = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if tag in environ and any(m in cmdline for m in _WORKER_MARKERS):
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+            except ProcessLookupError:
+                pass
+    return killed
 
 
 def _rotate_private_dirs(runner_dir: Path) -> None:
