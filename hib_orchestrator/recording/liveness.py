@@ -8,7 +8,6 @@ long run that keeps its heartbeat stays ``running``.
 
 from __future__ import annotations
 
-import os
 import socket
 from datetime import datetime, timedelta
 
@@ -16,6 +15,7 @@ from sqlalchemy import Connection, func, select, update
 
 from hib_orchestrator.db.base import utcnow
 from hib_orchestrator.db.models import Run
+from hib_orchestrator.procs import pid_alive
 
 HEARTBEAT_INTERVAL_S = 30.0
 STALE_AFTER_S = 300.0
@@ -26,23 +26,6 @@ def this_host() -> str:
     return socket.gethostname()
 
 
-def pid_alive(pid: int) -> bool:
-    """True when ``pid`` is a live (not zombie) process on this machine."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            # The state follows the parenthesised command name, which may contain spaces.
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in {"Z", "X"}
 
 
 def _is_dead(
