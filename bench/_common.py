@@ -3,11 +3,13 @@
 What is measured for a command (:func:`measure`):
 
 * wall time;
-* CPU (user + system) of the command's whole process tree, from ``wait4()``: the kernel adds
+* CPU (user + system) of the command's whole process tree, from ``wait4()`` (taken by a small
+  wrapper process that spawns the command, see ``_WRAPPER``): the kernel adds
   each descendant's usage to its parent when the parent reaps it, so the figure covers every
   process the command started and waited for (Ansible's forks, the recorder's writer, ssh,
   expect) and nothing else (not the lab daemon, which `hib lab up` detached);
-* peak RSS: the largest single process of the tree (``ru_maxrss`` from ``wait4``), and the
+* peak RSS: the largest single process of the tree (``ru_maxrss`` from the wrapper's
+  ``wait4``, so the bench process's own size never leaks into it; floor ~10 MB), and the
   largest sampled *sum* of PSS over the live tree (``/proc/PID/smaps_rollup``; PSS splits pages
   shared by forks, so the sum is what the tree really costs), sampled 0.1 s after the start,
   then at doubling intervals up to ``mem_interval`` s (a sample can miss a short peak);
@@ -107,6 +109,17 @@ def proc_cpu_s(pid: int, tree: bool = False) -> float:
     return total
 
 
+_WRAPPER = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, ru = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as fh:
+    json.dump({"cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_kb": ru.ru_maxrss}, fh)
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def measure(
     cmd: Sequence[str],
     env: dict[str, str],
@@ -120,9 +133,13 @@ def measure(
 ) -> Sample:
     """Run ``cmd`` to completion and measure its process tree (see the module docstring)."""
     server0 = sum(proc_cpu_s(p, tree=True) for p in server_pids)
+    usage_file = Path(tempfile.mkstemp(prefix="hib-bench-usage-")[1])
     t0 = time.perf_counter()
+    # Through _WRAPPER: a child's ru_maxrss starts at its spawner's RSS (vfork + exec keep the
+    # old address space's high-water mark), so a small wrapper spawns the command and reports
+    # the command's own wait4() usage; the bench process may be big by then.
     proc = subprocess.Popen(
-        list(cmd), env=env, cwd=cwd, text=True,
+        [sys.executable, "-c", _WRAPPER, str(usage_file), *cmd], env=env, cwd=cwd, text=True,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -157,9 +174,14 @@ def measure(
     if stdin is not None and proc.stdin is not None:
         proc.stdin.write(stdin)
         proc.stdin.close()
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    _pid, status, _usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
+    try:
+        usage = json.loads(usage_file.read_text())
+    except ValueError:  # the wrapper died before writing: count nothing rather than guess
+        usage = {"cpu_s": 0.0, "maxrss_kb": 0}
+    usage_file.unlink(missing_ok=True)
     stop.set()
     for t in readers:
         t.join()
@@ -172,8 +194,8 @@ def measure(
               f"{stderr[-600:]}", file=sys.stderr)
     return Sample(
         wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        cpu_s=usage["cpu_s"],
+        peak_rss_mb=usage["maxrss_kb"] / 1024,
         tree_pss_mb=peak_pss,
         server_cpu_s=server1 - server0,
         rc=proc.returncode,
