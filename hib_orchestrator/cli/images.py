@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hib_orchestrator.images import catalog, open_store, sessions
 from hib_orchestrator.settings import load_settings
 
 JSON_OPT = typer.Option(False, "--json", help="Print one JSON document.")
@@ -21,6 +20,14 @@ INCLUDE_DELETED_OPT = typer.Option(
     False, "--include-deleted", help="Also restore keys deleted upstream (their last version)."
 )
 TO_OPT = typer.Option(..., "--to", help="Folder to write the objects into (key paths).")
+
+
+def _api() -> Any:
+    # Imported on use: the image engine (and SQLAlchemy's ORM) is too heavy for `hib --help`.
+    import hib_orchestrator.images as images
+    import hib_orchestrator.images.catalog  # noqa: F401  (a submodule the package leaves out)
+
+    return images
 
 
 def _emit(doc: Any) -> None:
@@ -48,7 +55,7 @@ def images_ls(
     as_json: bool = JSON_OPT,
 ) -> None:
     """List the objects of a provider's snapshot (tombstones of deleted keys included)."""
-    rows = catalog.list_objects(sessions(load_settings()), provider, snapshot)
+    rows = _api().catalog.list_objects(_api().sessions(load_settings()), provider, snapshot)
     if as_json:
         _emit(rows)
         return
@@ -71,7 +78,7 @@ def images_snapshots(
     as_json: bool = JSON_OPT,
 ) -> None:
     """List snapshots (newest first) with their counts."""
-    rows = catalog.list_snapshots(sessions(load_settings()), provider)
+    rows = _api().catalog.list_snapshots(_api().sessions(load_settings()), provider)
     if as_json:
         _emit(rows)
         return
@@ -114,8 +121,9 @@ def images_restore(
 ) -> None:
     """Write a snapshot's objects under DIR, each at its full provider key."""
     settings = load_settings()
-    doc = catalog.restore(
-        sessions(settings), open_store(settings), provider, to, snapshot, include_deleted
+    api = _api()
+    doc = api.catalog.restore(
+        api.sessions(settings), api.open_store(settings), provider, to, snapshot, include_deleted
     )
     if as_json:
         _emit(doc)
@@ -129,7 +137,7 @@ def verify(
 ) -> None:
     """Re-hash stored image blobs; exit 1 when any is corrupt or missing."""
     settings = load_settings()
-    doc = catalog.verify(sessions(settings), open_store(settings), sample)
+    doc = _api().catalog.verify(_api().sessions(settings), _api().open_store(settings), sample)
     if as_json:
         _emit(doc)
     else:
@@ -153,8 +161,8 @@ def prune(
 ) -> None:
     """Drop image snapshots outside the policy (per provider) and unreferenced blobs."""
     settings = load_settings()
-    doc = catalog.prune(
-        sessions(settings), open_store(settings), keep_last, keep_daily, keep_weekly
+    doc = _api().catalog.prune(
+        _api().sessions(settings), _api().open_store(settings), keep_last, keep_daily, keep_weekly
     )
     if as_json:
         _emit(doc)

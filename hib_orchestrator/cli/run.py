@@ -6,21 +6,22 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
 from rich.console import Console
 
-from hib_orchestrator.cli.live import LiveView, summary_table
 from hib_orchestrator.errors import ConfigError
-from hib_orchestrator.orchestration.execute import Hooks, RunOptions, RunResult, execute
-from hib_orchestrator.orchestration.junit import write_junit
-from hib_orchestrator.orchestration.progress import RunProgress
-from hib_orchestrator.orchestration.runner import project_root
-from hib_orchestrator.policies import load_policies, render_policy
-from hib_orchestrator.recording import open_engine
 from hib_orchestrator.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from hib_orchestrator.cli.live import LiveView
+    from hib_orchestrator.orchestration.execute import RunResult
+    from hib_orchestrator.orchestration.progress import RunProgress
+
+# The run machinery (ansible-runner, SQLAlchemy, jinja2) is imported inside the commands: every
+# other `hib` command, and `hib --help`, starts without it.
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -53,6 +54,8 @@ def _inventory(given: list[str] | None, settings: Settings) -> list[str]:
 
 
 def _policy_playbook(name: str, settings: Settings) -> tuple[Path, Any]:
+    from hib_orchestrator.policies import load_policies, render_policy
+
     policies = load_policies(settings.policy_file)
     policy = policies.get(name)
     out_dir = settings.home / "policies"
@@ -83,6 +86,11 @@ def run(
 
     Exit 0 every host ok, 1 a host failed, 2 bad input, 3 canceled or interrupted.
     """
+    from hib_orchestrator.cli.live import LiveView
+    from hib_orchestrator.orchestration.execute import Hooks, RunOptions, execute
+    from hib_orchestrator.orchestration.runner import project_root
+    from hib_orchestrator.recording import open_engine
+
     settings = load_settings()
     label = None
     if policy:
@@ -128,6 +136,9 @@ def run(
 
 
 def _report(result: RunResult, console: Console, as_json: bool, junit: Path | None) -> None:
+    from hib_orchestrator.cli.live import summary_table
+    from hib_orchestrator.orchestration.junit import write_junit
+
     doc = result.document
     if junit is not None:
         write_junit(doc, junit)
@@ -158,6 +169,8 @@ def render(
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the playbook here."),
 ) -> None:
     """Render a policy from hib.yml into a standalone playbook."""
+    from hib_orchestrator.policies import load_policies, render_policy
+
     settings = load_settings()
     policies = load_policies(settings.policy_file)
     text = render_policy(policies.get(policy), policies.path,
