@@ -84,6 +84,21 @@ def require(settings: Mapping[str, Any], key: str, provider: str) -> str:
     return str(value)
 
 
+def page_size(settings: Mapping[str, Any], provider: str) -> int:
+    """``page_size`` (keys per listing request), 1..1000, default 1000.
+
+    Raises:
+        ConfigError: not a number in that range.
+    """
+    try:
+        size = int(settings.get("page_size", 1000))
+    except (TypeError, ValueError):
+        size = 0
+    if not 1 <= size <= 1000:
+        raise ConfigError(f"provider {provider!r} page_size must be 1..1000")
+    return size
+
+
 def optional(settings: Mapping[str, Any], key: str, default: str = "") -> str:
     """An optional string setting."""
     value = settings.get(key)

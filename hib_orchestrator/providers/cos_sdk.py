@@ -40,6 +40,7 @@ from hib_orchestrator.providers.base import (
     ObjectInfo,
     ProviderContext,
     optional,
+    page_size,
     require,
 )
 
@@ -87,7 +88,7 @@ class CosSdkProvider:
                 f"provider {self.name!r} bucket must be 'name-appid', not {self.bucket!r}"
             )
         self.prefix = optional(given, "prefix")
-        self.page_size = _page_size(given, self.name)
+        self.page_size = page_size(given, self.name)
         region = optional(given, "region", "ap-guangzhou")
         self.limiter = ctx.limiter
         try:
@@ -234,13 +235,3 @@ def _map_service_error(err: Any, bucket: str, retry_after: float | None) -> Prov
     if code in _SLOW_CODES or status in (429, 503):
         return RateLimited(f"{what}: slow down", retry_after=retry_after)
     return NetworkError(what)
-
-
-def _page_size(settings: Mapping[str, Any], provider: str) -> int:
-    try:
-        size = int(settings.get("page_size", 1000))
-    except (TypeError, ValueError):
-        size = 0
-    if not 1 <= size <= 1000:
-        raise ConfigError(f"provider {provider!r} page_size must be 1..1000")
-    return size

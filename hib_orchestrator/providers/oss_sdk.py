@@ -32,6 +32,7 @@ from hib_orchestrator.providers.base import (
     ObjectInfo,
     ProviderContext,
     optional,
+    page_size,
     require,
 )
 
@@ -65,7 +66,7 @@ class OssSdkProvider:
         given = {k: v for k, v in settings.items() if v not in (None, "")}
         self.bucket_name = require(given, "bucket", self.name)
         self.prefix = optional(given, "prefix")
-        self.page_size = _page_size(given, self.name)
+        self.page_size = page_size(given, self.name)
         region = optional(given, "region", "cn-hangzhou")
         endpoint = optional(given, "endpoint", f"https://oss-{region}.aliyuncs.com")
         credentials = oss2.credentials.StaticCredentialsProvider(
@@ -184,16 +185,6 @@ def _detail(err: Any) -> str:
         return str(err.body).removeprefix("ClientError: ")
     # Never a server's body: an OSS error body may echo the access key id.
     return str(err.code or err.message or type(err).__name__)
-
-
-def _page_size(settings: Mapping[str, Any], provider: str) -> int:
-    try:
-        size = int(settings.get("page_size", 1000))
-    except (TypeError, ValueError):
-        size = 0
-    if not 1 <= size <= 1000:
-        raise ConfigError(f"provider {provider!r} page_size must be 1..1000")
-    return size
 
 
 def _quiet(name: str, level: int) -> None:
