@@ -80,18 +80,11 @@ def _matches_filters(host: Any, platforms: list[str], groups: list[str]) -> bool
 
 def _select(opts: RunOptions) -> list[str]:
     patterns = play_patterns(opts.playbook) or ["all"]
-    hosts = select_hosts(opts.inventory, patterns, opts.limit)
-    if not (opts.platforms or opts.groups):
-        return hosts
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-
-    manager = InventoryManager(loader=DataLoader(), sources=opts.inventory)
-    wanted = set(hosts)
-    return [
-        h.name for h in manager.get_hosts("all")
-        if h.name in wanted and _matches_filters(h, opts.platforms, opts.groups)
-    ]
+    keep = None
+    if opts.platforms or opts.groups:
+        def keep(host: Any) -> bool:
+            return _matches_filters(host, opts.platforms, opts.groups)
+    return select_hosts(opts.inventory, patterns, opts.limit, keep)
 
 
 def _selects_at_run_time(playbook: Path) -> bool:

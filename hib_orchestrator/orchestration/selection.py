@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -49,8 +50,14 @@ def play_patterns(playbook: Path) -> list[str]:
     return out
 
 
-def select_hosts(inventory: Iterable[str], patterns: Iterable[str], limit: str | None) -> list[str]:
-    """Hosts matched by any of ``patterns`` within ``limit``, in inventory order.
+def select_hosts(
+    inventory: Iterable[str],
+    patterns: Iterable[str],
+    limit: str | None,
+    keep: Callable[[Any], bool] | None = None,
+) -> list[str]:
+    """Hosts matched by any of ``patterns`` within ``limit`` (and ``keep``, given an Ansible
+    ``Host``), in pattern order.
 
     Raises:
         ConfigError: an inventory source is missing or cannot be parsed.
@@ -79,5 +86,6 @@ def select_hosts(inventory: Iterable[str], patterns: Iterable[str], limit: str |
     seen: dict[str, None] = {}
     for pattern in patterns:
         for host in manager.get_hosts(pattern):
-            seen.setdefault(host.name, None)
+            if keep is None or keep(host):
+                seen.setdefault(host.name, None)
     return list(seen)
