@@ -7,6 +7,7 @@ removed by :meth:`BlobStore.clean_parts` at the start of the next run.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import itertools
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from hib_orchestrator.errors import StoreError
 from hib_orchestrator.procs import pid_alive
@@ -72,13 +74,9 @@ class BlobStore:
             StoreError: the store cannot be written (disk full, permissions).
             ProviderError: whatever the chunk iterator raises (the part file is removed).
         """
-        try:
-            self.tmp.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise StoreError(f"image store {self.root}: {err.strerror}") from err
         with _counter_lock:
             n = next(_counter)
-        part = self.tmp / f"{os.getpid()}-{threading.get_ident()}-{n}.part"
+        part = os.path.join(self.tmp, f"{os.getpid()}-{threading.get_ident()}-{n}.part")
         sha = hashlib.sha256()
         hashers = [sha]
         md5 = hashlib.md5(usedforsecurity=False) if want_md5 else None
@@ -91,7 +89,7 @@ class BlobStore:
         size = 0
         source = iter(chunks)
         try:
-            with part.open("wb") as fh:
+            with self._create(part) as fh:
                 while (chunk := _next_chunk(source)) is not None:
                     fh.write(chunk)
                     for h in hashers:
@@ -108,22 +106,37 @@ class BlobStore:
             )
             if verify is not None:
                 verify(written)
-            final = self.path(digest)
-            if final.is_file():
-                part.unlink()
-            else:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(part, final)
+            self._place(part, digest)
         except _SourceError as wrapped:
-            part.unlink(missing_ok=True)
+            _unlink(part)
             raise wrapped.error from None
         except OSError as err:
-            part.unlink(missing_ok=True)
+            _unlink(part)
             raise StoreError(f"image store {self.root}: {err.strerror or err}") from err
         except BaseException:
-            part.unlink(missing_ok=True)
+            _unlink(part)
             raise
         return written
+
+    # Folders are made only when an open or rename says they are missing: two mkdir calls per
+    # object (tmp/ and blobs/ab/cd/) were a measurable share of a download's CPU.
+    def _create(self, part: str) -> BinaryIO:
+        try:
+            return open(part, "wb")  # closed by the caller's with-block
+        except FileNotFoundError:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            return open(part, "wb")  # closed by the caller's with-block
+
+    def _place(self, part: str, digest: str) -> None:
+        final = self.path(digest)
+        if os.path.isfile(final):  # same bytes stored before: keep the old file
+            os.unlink(part)
+            return
+        try:
+            os.replace(part, final)
+        except FileNotFoundError:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, final)
 
     def open(self, sha256: str) -> Iterator[bytes]:
         """The blob's bytes in chunks."""
@@ -211,6 +224,11 @@ class _SourceError(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _next_chunk(source: Iterator[bytes]) -> bytes | None:

@@ -12,11 +12,12 @@
 
 from __future__ import annotations
 
+import queue
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -295,20 +296,28 @@ class _Run:
         rows: list[dict[str, Any]] = []
         blobs: list[dict[str, Any]] = []
         last_flush = time.monotonic()
+        # Finished futures arrive on a queue (a done-callback each): O(1) per object, where
+        # wait(FIRST_COMPLETED) re-armed a waiter on every future in flight per round.
+        finished: queue.SimpleQueue[Future[WrittenBlob]] = queue.SimpleQueue()
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="hib-dl") as pool:
             futures: dict[Future[WrittenBlob], tuple[ObjectInfo, bool]] = {}
+
+            def submit(item: tuple[ObjectInfo, bool]) -> None:
+                fut = pool.submit(self._fetch, item[0])
+                futures[fut] = item
+                fut.add_done_callback(finished.put)
+
             it = iter(todo)
             try:
                 # Bounded submission keeps memory flat for 100k-object listings.
                 for item in _take(it, self.options.workers * 4):
-                    futures[pool.submit(self._fetch, item[0])] = item
+                    submit(item)
                 while futures:
-                    finished, _ = wait(futures, timeout=FLUSH_EVERY_S, return_when=FIRST_COMPLETED)
-                    for fut in finished:
+                    for fut in _drain(finished, FLUSH_EVERY_S):
                         obj, is_new = futures.pop(fut)
                         self._collect(fut, obj, is_new, rows, blobs)
                         for nxt in _take(it, 1):
-                            futures[pool.submit(self._fetch, nxt[0])] = nxt
+                            submit(nxt)
                     now = time.monotonic()
                     if len(rows) >= FLUSH_EVERY_N or (rows and now - last_flush >= FLUSH_EVERY_S):
                         self.manifest.add(rows, blobs, self._counts())
@@ -378,6 +387,19 @@ def _verify(obj: ObjectInfo, blob: WrittenBlob) -> None:
         raise ChecksumMismatch(f"{obj.key}: MD5 {blob.md5} != ETag {obj.etag}")
     if obj.kind == "git-sha1" and blob.git_sha1 != obj.etag.lower():
         raise ChecksumMismatch(f"{obj.key}: git blob {blob.git_sha1} != {obj.etag}")
+
+
+def _drain(finished: queue.SimpleQueue[Any], timeout: float) -> list[Any]:
+    """Whatever has finished: wait up to ``timeout`` for the first, then take the rest."""
+    try:
+        out = [finished.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            out.append(finished.get_nowait())
+        except queue.Empty:
+            return out
 
 
 def _take(it: Iterator[Any], n: int) -> list[Any]:
