@@ -28,12 +28,15 @@ try:
         registry,
     )
     from hib_orchestrator.devices.fetch import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from hib_orchestrator.devices.pool import active_pool
     from hib_orchestrator.devices.runctx import ensure_run_id
     from hib_orchestrator.errors import ConfigError, HibError
     from hib_orchestrator.logs import setup_logging
     from hib_orchestrator.settings import load_settings
 
     IMPORT_ERROR: Exception | None = None
+    # Imported in Ansible's main process: forked workers inherit this, threads share it.
+    CONTROLLER_PID = os.getpid()
     registry()  # parse the profile YAML once, before the fork
     ensure_run_id()
     with contextlib.suppress(HibError):
@@ -83,10 +86,13 @@ class ActionModule(ActionBase):
                     "msg": " ".join(str(err.message).split())}
         try:
             request = self._request(args, task_vars)
-            store = ConfigStore(load_settings().config_store)
+            store_root = load_settings().config_store
         except HibError as err:
             return {**result, "failed": True, "error_code": str(err.code), "msg": err.message}
-        return {**result, **_shape(backup_device(request, store), request)}
+        pool = active_pool()  # the fleet strategy: the session runs in its session pool
+        outcome = pool.backup(request, store_root) if pool else backup_device(
+            request, ConfigStore(store_root))
+        return {**result, **_shape(outcome, request)}
 
     def _var(self, task_vars: dict[str, Any], *names: str) -> Any:
         for name in names:
@@ -142,6 +148,7 @@ class ActionModule(ActionBase):
                                           False)),
             check_mode=bool(self._task.check_mode),
             want_diff=bool(self._task.diff),
+            owner_pid=CONTROLLER_PID,
         )
 
 

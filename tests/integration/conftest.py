@@ -99,6 +99,7 @@ class Lab:
 
     home: Path
     inventory: Path
+    strategy: str = "linear"
 
     @property
     def store(self) -> Path:
@@ -128,17 +129,27 @@ class Lab:
     def run(self, *args: str, extra_inventory: Path | None = None, tag: str = "run",
             env: dict[str, str] | None = None) -> PlaybookRun:
         inventories = [self.inventory] + ([extra_inventory] if extra_inventory else [])
-        return run_playbook(self.home, inventories, *args, tag=tag, env=env)
+        return run_playbook(self.home, inventories, *args, tag=tag,
+                            env={**STRATEGY_ENV[self.strategy], **(env or {})})
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+# Every lab test runs under Ansible's linear strategy (a forked worker per host) and under
+# hib.orchestrator.fleet (threads + session interpreters): same results, same store.
+STRATEGY_ENV: dict[str, dict[str, str]] = {
+    "linear": {},
+    "fleet": {"ANSIBLE_STRATEGY": "hib.orchestrator.fleet"},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(STRATEGY_ENV))
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Lab]:
     """16 devices, two of each of the 8 platforms, in a private HIB_HOME; always stopped."""
     home = tmp_path_factory.mktemp("hib-home")
     try:
         out = hib(home, "lab", "up", "--devices", "16", "--seed", "7").stdout
         inventory = Path(out.strip().splitlines()[-1])
-        yield Lab(home=home, inventory=inventory)
+        yield Lab(home=home, inventory=inventory, strategy=request.param)
     finally:
         hib(home, "lab", "down", check=False)
 

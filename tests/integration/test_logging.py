@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-from .conftest import Lab, hib, run_playbook
+from .conftest import Lab, hib
 
 
 def test_json_log_lines_from_a_real_playbook(lab: Lab) -> None:
     host = next(h for h in lab.hosts() if h.startswith("eos-"))
     hib(lab.home, "lab", "fault", host, "auth")
     try:
-        run = run_playbook(lab.home, [lab.inventory], "--limit", f"{host}:linux-*",
-                           env={"HIB_LOG_FORMAT": "json", "HIB_LOG_LEVEL": "INFO"}, tag="logs")
+        run = lab.run("--limit", f"{host}:linux-*", tag="logs",
+                      env={"HIB_LOG_FORMAT": "json", "HIB_LOG_LEVEL": "INFO"})
     finally:
         hib(lab.home, "lab", "fault", host, "none")
     lines = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]

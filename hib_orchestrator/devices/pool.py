@@ -1,0 +1,205 @@
+"""Device sessions in a few long-lived worker processes (used by the ``fleet`` strategy).
+
+Ansible forks one worker process per host and task; for a device backup that fork, and the
+bookkeeping around it, costs more CPU than the SSH session itself. The ``hib.orchestrator.fleet``
+strategy runs the device task in a *thread* of the controller instead, and hands the session
+(netmiko, filters, masking, compare, staging: everything :func:`backup_device` does) to this
+pool: ``processes`` interpreters started once per playbook run, each running up to ``threads``
+sessions at a time. The controller keeps Ansible's per-host work on one core, the sessions run on
+the others, and nothing is forked per host.
+
+Example::
+
+    pool = SessionPool(processes=2, threads=25)
+    try:
+        result = pool.backup(request, store_root)   # blocks; call it from many threads
+    finally:
+        pool.close()
+
+Requests and results travel as pickles over private pipes between this process and interpreters
+it started itself (credentials included, never written anywhere). A worker that dies fails only
+the sessions it was running (``INTERNAL``); the next request starts a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from hib_orchestrator.devices.backup import BackupRequest, BackupResult
+from hib_orchestrator.errors import HibError
+from hib_orchestrator.logs import get_logger
+
+WORKER_MODULE = "hib_orchestrator.devices.pool_worker"
+
+log = get_logger(__name__)
+
+
+def _stderr_fd() -> int | None:
+    try:
+        os.fstat(2)
+    except OSError:
+        return subprocess.DEVNULL
+    return 2
+
+
+class _Worker:
+    """One session interpreter: its pipes, its reader thread and the sessions it runs."""
+
+    def __init__(self, threads: int) -> None:
+        req_read, req_write = os.pipe()
+        res_read, res_write = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", WORKER_MODULE, str(req_read), str(res_write),
+                 str(threads)],
+                pass_fds=(req_read, res_write),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # Ansible's stdout belongs to its stdout callback
+                # Explicitly: Ansible marks the controller's stderr close-on-exec, and hib's log
+                # lines (JSON with HIB_LOG_FORMAT=json) must still reach it.
+                stderr=_stderr_fd(),
+                close_fds=True,
+            )
+        finally:
+            os.close(req_read)
+            os.close(res_write)
+        self._send = Connection(req_write, readable=False)
+        self._recv = Connection(res_read, writable=False)
+        self._send_lock = threading.Lock()
+        self.pending: dict[int, tuple[Future[BackupResult], str]] = {}
+        self.alive = True
+        self._reader = threading.Thread(target=self._read, name=f"hib-pool-{self.proc.pid}",
+                                        daemon=True)
+        self._reader.start()
+
+    def submit(self, job: int, request: BackupRequest, store_root: str,
+               future: Future[BackupResult]) -> None:
+        self.pending[job] = (future, request.connection.host)
+        try:
+            with self._send_lock:
+                self._send.send((job, request, store_root))
+        except OSError:  # the worker is gone
+            self.alive = False
+        if not self.alive:  # its reader may have failed the pending sessions before ours
+            self._fail_pending()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                job, result = self._recv.recv()
+                entry = self.pending.pop(job, None)
+                if entry is not None:
+                    entry[0].set_result(result)
+        except (EOFError, OSError):
+            pass
+        self.alive = False
+        self._fail_pending()
+
+    def _fail_pending(self) -> None:
+        code = self.proc.poll()
+        for job in list(self.pending):
+            entry = self.pending.pop(job, None)
+            if entry is None or entry[0].done():
+                continue
+            future, host = entry
+            error = HibError(f"device session worker {self.proc.pid} exited (code {code}) "
+                             "during the session", host=host)
+            future.set_result(BackupResult(host=host, error=error))
+
+    def close(self, timeout: float) -> None:
+        with contextlib.suppress(OSError), self._send_lock:
+            self._send.send(None)  # finish what runs, then exit
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout)
+        with contextlib.suppress(OSError):
+            self._send.close()
+        with contextlib.suppress(OSError):
+            self._recv.close()
+
+
+class SessionPool:
+    """``processes`` session interpreters running ``threads`` device backups each.
+
+    Args:
+        processes: Interpreters to start (one per spare core is the useful maximum).
+        threads: Concurrent sessions per interpreter; ``processes * threads`` should cover the
+            number of hosts the caller keeps in flight (Ansible's ``forks``).
+    """
+
+    def __init__(self, processes: int, threads: int) -> None:
+        if processes < 1 or threads < 1:
+            raise ValueError("a session pool needs at least one process and one thread")
+        self.processes = processes
+        self.threads = threads
+        self.owner_pid = os.getpid()
+        self._lock = threading.Lock()
+        self._jobs = itertools.count(1)
+        self._workers: list[_Worker] = []
+        self._closed = False
+
+    def backup(self, request: BackupRequest, store_root: Path | str) -> BackupResult:
+        """Run :func:`backup_device` for ``request`` in a worker and wait for its result."""
+        future: Future[BackupResult] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("session pool is closed")
+            worker = self._least_busy()
+            job = next(self._jobs)
+        worker.submit(job, request, str(store_root), future)
+        return future.result()
+
+    def _least_busy(self) -> _Worker:
+        self._workers = [w for w in self._workers if w.alive]
+        if len(self._workers) < self.processes:
+            self._workers.append(_Worker(self.threads))
+            return self._workers[-1]
+        return min(self._workers, key=lambda w: len(w.pending))
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Let running sessions finish, then stop every worker (idempotent)."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.close(timeout)
+
+
+_active: SessionPool | None = None
+
+
+def start_pool(processes: int, threads: int) -> SessionPool:
+    """Make the pool :func:`active_pool` returns in this process (the fleet strategy's call)."""
+    global _active
+    stop_pool()
+    _active = SessionPool(processes, threads)
+    return _active
+
+
+def active_pool() -> SessionPool | None:
+    """The pool started in *this* process, if any (a forked child must not use its parent's)."""
+    if _active is not None and _active.owner_pid == os.getpid():
+        return _active
+    return None
+
+
+def stop_pool() -> None:
+    """Close and forget the active pool (no-op without one)."""
+    global _active
+    pool, _active = _active, None
+    if pool is not None and pool.owner_pid == os.getpid():
+        pool.close()
+
+
+__all__ = ["SessionPool", "active_pool", "start_pool", "stop_pool"]
