@@ -11,9 +11,12 @@ versions), with DEVICES devices and RUNS nightly runs (started one day apart):
 Then times, as subprocess CLI calls (what a user waits for, Python start-up included), the
 median and spread of ``--repeats`` calls each:
 
-  hib hosts --json, hib hosts (rich table), hib hosts --stale 24h --json,
-  hib runs --json, hib runs show latest --json, hib runs show latest (table),
-  hib history HOST --json (a device with many versions).
+  hib hosts --json, hib hosts (table), hib hosts --stale 24h --json,
+  hib runs --json, hib runs (table), hib runs show latest --json, hib runs show latest (table),
+  hib history HOST --json and (table) (a device with many versions).
+
+Tables of more than 200 rows print as plain aligned text (docs/recording.md), smaller ones
+through rich.
 
 SQLite by default plus a throwaway PostgreSQL cluster when installed (``--no-postgres`` skips
 it). ``hib history`` answers from ``config_versions`` and never walks git, so no git store is
@@ -162,9 +165,11 @@ def time_cli(env: dict[str, str], busiest: str, repeats: int) -> dict[str, list[
         "hib hosts (table)": [hib, "hosts"],
         "hib hosts --stale 24h --json": [hib, "hosts", "--stale", "24h", "--json"],
         "hib runs --json": [hib, "runs", "--json"],
+        "hib runs (table)": [hib, "runs"],
         "hib runs show latest --json": [hib, "runs", "show", "latest", "--json"],
         "hib runs show latest (table)": [hib, "runs", "show", "latest"],
         f"hib history {busiest} --json": [hib, "history", busiest, "--json"],
+        f"hib history {busiest} (table)": [hib, "history", busiest],
     }
     out: dict[str, list[Sample]] = {}
     # A wide terminal for the tables, as a person would see them (rich wraps otherwise).
@@ -240,6 +245,10 @@ def startup(env: dict[str, str], repeats: int) -> dict[str, list[Sample]]:
         "python -c 'import sqlalchemy.orm, typer, rich.table'":
             [py, "-c", "import sqlalchemy.orm, typer, rich.table"],
         "hib --help": [str(BIN / "hib"), "--help"],
+        # What every read command imports before it reads anything (typer parses arguments
+        # through pydantic): the floor under each figure below.
+        "python -c 'import hib_orchestrator.cli, sqlalchemy, typer._adapters'":
+            [py, "-c", "import hib_orchestrator.cli, sqlalchemy, typer._adapters"],
     }
     return {name: [measure(cmd, env, mem_interval=0) for _ in range(max(repeats, 5))]
             for name, cmd in commands.items()}

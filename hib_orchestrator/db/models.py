@@ -1,9 +1,7 @@
-"""Tables of the run recorder: runs, plays, tasks, per-task and per-host results, config versions.
+"""ORM classes of the run recorder, mapped onto the Core tables of :mod:`.tables`.
 
-``host_results`` is the contract's view of a run (one row per run and host, aggregated over the
-host's tasks); ``task_results`` keeps every task of any playbook (ARA-like) without args or
-output. ``config_versions`` is the index ``hib history`` reads instead of walking git; it outlives
-pruned runs (``run_id`` is set to NULL).
+The write side and tests use these; the read commands use the tables directly (no ORM import).
+The ``Mapped[...]`` annotations type the attributes; the columns come from ``__table__``.
 """
 
 from __future__ import annotations
@@ -11,151 +9,120 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped
 
-from hib_orchestrator.db.base import Base, BigId, UTCDateTime, int_pk, utc_ts
-
-RUN_STATUSES = ("running", "successful", "failed", "canceled", "interrupted", "error")
-HOST_STATUSES = ("ok", "changed", "failed", "unreachable", "skipped")
-HOST_KINDS = ("device", "provider")
+from hib_orchestrator.db import tables
+from hib_orchestrator.db.base import Base
+from hib_orchestrator.db.tables import HOST_KINDS, HOST_STATUSES, RUN_STATUSES
 
 
 class Run(Base):
     """One ``ansible-playbook`` (or ``hib run``) execution."""
 
-    __tablename__ = "runs"
+    __table__ = tables.runs
 
-    id: Mapped[int_pk]
-    status: Mapped[str] = mapped_column(String(16))
-    playbook: Mapped[str | None] = mapped_column(String(1024))
-    started_at: Mapped[utc_ts]
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Liveness of the writing process: a run left "running" by a dead pid on this machine, or
-    # with a stale heartbeat from another machine, is marked "interrupted".
-    pid: Mapped[int | None] = mapped_column(Integer)
-    hostname: Mapped[str | None] = mapped_column(String(255))
-    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    recording_error: Mapped[str | None] = mapped_column(Text)
-    ansible_version: Mapped[str | None] = mapped_column(String(32))
-
-    __table_args__ = (
-        Index("ix_runs_status", "status"),
-        Index("ix_runs_started_at", "started_at"),
-    )
+    id: Mapped[int]
+    status: Mapped[str]
+    playbook: Mapped[str | None]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    pid: Mapped[int | None]
+    hostname: Mapped[str | None]
+    heartbeat_at: Mapped[datetime | None]
+    recording_error: Mapped[str | None]
+    ansible_version: Mapped[str | None]
 
 
 class Play(Base):
     """A play of a run."""
 
-    __tablename__ = "plays"
+    __table__ = tables.plays
 
-    id: Mapped[int_pk]
-    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(1024))
-    started_at: Mapped[utc_ts]
-
-    __table_args__ = (Index("ix_plays_run_id", "run_id"),)
+    id: Mapped[int]
+    run_id: Mapped[int]
+    name: Mapped[str]
+    started_at: Mapped[datetime]
 
 
 class Task(Base):
     """A task (or handler) of a play; never its arguments."""
 
-    __tablename__ = "tasks"
+    __table__ = tables.tasks
 
-    id: Mapped[int_pk]
-    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id", ondelete="CASCADE"))
-    play_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("plays.id", ondelete="CASCADE")
-    )
-    name: Mapped[str] = mapped_column(String(1024))
-    action: Mapped[str] = mapped_column(String(255))
-    handler: Mapped[bool] = mapped_column(Boolean, default=False)
-    started_at: Mapped[utc_ts]
-
-    __table_args__ = (Index("ix_tasks_run_id", "run_id"),)
+    id: Mapped[int]
+    run_id: Mapped[int]
+    play_id: Mapped[int | None]
+    name: Mapped[str]
+    action: Mapped[str]
+    handler: Mapped[bool]
+    started_at: Mapped[datetime]
 
 
 class TaskResult(Base):
     """What one task did on one host: status and, for failures, the error (no_log: censored)."""
 
-    __tablename__ = "task_results"
+    __table__ = tables.task_results
 
-    id: Mapped[int_pk]
-    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id", ondelete="CASCADE"))
-    task_id: Mapped[int] = mapped_column(BigId, ForeignKey("tasks.id", ondelete="CASCADE"))
-    host: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16))
-    changed: Mapped[bool] = mapped_column(Boolean, default=False)
-    ignored: Mapped[bool] = mapped_column(Boolean, default=False)
-    error_code: Mapped[str | None] = mapped_column(String(64))
-    message: Mapped[str | None] = mapped_column(Text)
-    duration_s: Mapped[float | None] = mapped_column(Float)
-    finished_at: Mapped[utc_ts]
-
-    __table_args__ = (
-        Index("ix_task_results_task_id", "task_id"),
-        Index("ix_task_results_run_id_host", "run_id", "host"),
-    )
+    id: Mapped[int]
+    run_id: Mapped[int]
+    task_id: Mapped[int]
+    host: Mapped[str]
+    status: Mapped[str]
+    changed: Mapped[bool]
+    ignored: Mapped[bool]
+    error_code: Mapped[str | None]
+    message: Mapped[str | None]
+    duration_s: Mapped[float | None]
+    finished_at: Mapped[datetime]
 
 
 class HostResult(Base):
     """The contract's per-host outcome of a run, aggregated over the host's tasks."""
 
-    __tablename__ = "host_results"
+    __table__ = tables.host_results
 
-    run_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    host: Mapped[str] = mapped_column(String(255), primary_key=True)
-    kind: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
-    changed: Mapped[bool] = mapped_column(Boolean, default=False)
-    error_code: Mapped[str | None] = mapped_column(String(64))
-    error_message: Mapped[str | None] = mapped_column(Text)
-    duration_s: Mapped[float | None] = mapped_column(Float)
-    attempts: Mapped[int | None] = mapped_column(Integer)
-    sha256: Mapped[str | None] = mapped_column(String(64))
-    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
-    commit: Mapped[str | None] = mapped_column(String(64))
-    objects: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    finished_at: Mapped[utc_ts]
-
-    # `hib hosts` and `hib history` look hosts up newest run first.
-    __table_args__ = (Index("ix_host_results_host_run_id", "host", "run_id"),)
+    run_id: Mapped[int]
+    host: Mapped[str]
+    kind: Mapped[str | None]
+    status: Mapped[str]
+    changed: Mapped[bool]
+    error_code: Mapped[str | None]
+    error_message: Mapped[str | None]
+    duration_s: Mapped[float | None]
+    attempts: Mapped[int | None]
+    sha256: Mapped[str | None]
+    size_bytes: Mapped[int | None]
+    commit: Mapped[str | None]
+    objects: Mapped[dict[str, Any] | None]
+    finished_at: Mapped[datetime]
 
 
 class ConfigVersion(Base):
     """One committed version of a host's config in the git store (the index of ``hib history``)."""
 
-    __tablename__ = "config_versions"
+    __table__ = tables.config_versions
 
-    id: Mapped[int_pk]
-    host: Mapped[str] = mapped_column(String(255))
-    commit: Mapped[str] = mapped_column(String(64))
-    run_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("runs.id", ondelete="SET NULL")
-    )
-    committed_at: Mapped[utc_ts]
-    sha256: Mapped[str | None] = mapped_column(String(64))
-    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    id: Mapped[int]
+    host: Mapped[str]
+    commit: Mapped[str]
+    run_id: Mapped[int | None]
+    committed_at: Mapped[datetime]
+    sha256: Mapped[str | None]
+    size_bytes: Mapped[int | None]
 
-    __table_args__ = (
-        UniqueConstraint("host", "commit", name="uq_config_versions_host_commit"),
-        Index("ix_config_versions_host_committed_at", "host", "committed_at"),
-        Index("ix_config_versions_run_id", "run_id"),
-    )
+
+class HostStatus(Base):
+    """One host's newest outcome and its last success before that (``hib hosts``)."""
+
+    __table__ = tables.host_status
+
+    host: Mapped[str]
+    kind: Mapped[str | None]
+    run_id: Mapped[int]
+    status: Mapped[str]
+    error_code: Mapped[str | None]
+    finished_at: Mapped[datetime]
+    earlier_success_at: Mapped[datetime | None]
 
 
 __all__ = [
@@ -164,6 +131,7 @@ __all__ = [
     "RUN_STATUSES",
     "ConfigVersion",
     "HostResult",
+    "HostStatus",
     "Play",
     "Run",
     "Task",

@@ -1,5 +1,6 @@
 """One write of the recorder: the rows gathered since the last commit, and the SQL that stores
-them in a single transaction (executemany inserts, host rows bulk-updated by primary key)."""
+them in a single transaction (executemany inserts, host rows bulk-updated by primary key, the
+hosts' ``host_status`` rows upserted)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
 from hib_orchestrator.db.models import ConfigVersion, HostResult, Play, Task, TaskResult
+from hib_orchestrator.recording import host_status
 
 
 @dataclass(slots=True)
@@ -104,6 +106,8 @@ def _write_hosts(
         # ORM bulk UPDATE by primary key (run_id, host): one executemany.
         with Session(bind=conn) as session:
             session.execute(update(HostResult), old)
+    # Same transaction: host_status never disagrees with host_results, whenever the run dies.
+    host_status.upsert(conn, rows)
 
 
 def _write_versions(conn: Connection, versions: list[dict[str, Any]]) -> None:

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select, update
 
-from hib_orchestrator.db.base import utcnow
-from hib_orchestrator.db.models import Run
+from hib_orchestrator.db.tables import runs
+from hib_orchestrator.db.types import utcnow
 from hib_orchestrator.procs import pid_alive
 
 HEARTBEAT_INTERVAL_S = 30.0
@@ -47,9 +47,8 @@ def reap_interrupted(conn: Connection, *, stale_after_s: float = STALE_AFTER_S) 
     now = utcnow()
     me = this_host()
     rows = conn.execute(
-        select(Run.id, Run.pid, Run.hostname, Run.heartbeat_at, Run.started_at).where(
-            Run.status == "running"
-        )
+        select(runs.c.id, runs.c.pid, runs.c.hostname, runs.c.heartbeat_at, runs.c.started_at)
+        .where(runs.c.status == "running")
     ).all()
     dead = [
         row.id
@@ -59,11 +58,11 @@ def reap_interrupted(conn: Connection, *, stale_after_s: float = STALE_AFTER_S) 
     ]
     if dead:
         conn.execute(
-            update(Run)
-            .where(Run.id.in_(dead), Run.status == "running")
+            update(runs)
+            .where(runs.c.id.in_(dead), runs.c.status == "running")
             .values(
                 status="interrupted",
-                finished_at=func.coalesce(Run.heartbeat_at, Run.started_at),
+                finished_at=func.coalesce(runs.c.heartbeat_at, runs.c.started_at),
             )
         )
     return dead

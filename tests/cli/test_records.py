@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +41,16 @@ def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
 
 def record(engine: Engine, results: dict[str, tuple[str, dict[str, Any]]],
            playbook: str = "playbooks/backup.yml", final: str | None = None,
-           commit: dict[str, Any] | None = None) -> int:
-    """One run through the real Recorder: ``results`` maps host -> (event status, result)."""
+           commit: dict[str, Any] | None = None, at: dict[str, datetime] | None = None) -> int:
+    """One run through the real Recorder: ``results`` maps host -> (event status, result);
+    ``at`` gives some hosts' result times (default now)."""
     rec = Recorder(engine, flush_interval=0.05)
     run_id = rec.start_run(playbook)
     rec.play_start("backup")
     rec.task_start("t1", "device config", "hib.orchestrator.device_config")
     for host, (status, result) in results.items():
         rec.host_start("t1", host)
-        rec.result("t1", host, status, result)
+        rec.result("t1", host, status, result, at=(at or {}).get(host))
     if commit is not None:
         rec.task_start("t2", "commit", "hib.orchestrator.config_commit")
         rec.result("t2", next(iter(results)), "ok", {"hib_kind": "commit", **commit})
@@ -141,16 +142,12 @@ def test_human_tables(engine: Engine, capsys: Any) -> None:
 
 
 def test_hosts_last_status_success_and_staleness(engine: Engine, capsys: Any) -> None:
+    # The successful backup of "old" was two days ago.
     record(engine, {"fresh": ("ok", device()), "old": ("ok", device()),
-                    "never": ("failed", device(failed=True, error_code="AUTH_FAILED"))})
+                    "never": ("failed", device(failed=True, error_code="AUTH_FAILED"))},
+           at={"old": utcnow() - timedelta(days=2)})
     record(engine, {"fresh": ("ok", device(changed=False)),
                     "old": ("unreachable", {"msg": "down"})})
-    with engine.begin() as conn:  # the successful backup of "old" was two days ago
-        conn.execute(
-            update(HostResult)
-            .where(HostResult.host == "old", HostResult.status != "unreachable")
-            .values(finished_at=utcnow() - timedelta(days=2))
-        )
     hosts = {h["host"]: h for h in hib_json(capsys, "hosts")}
     assert all(set(h) >= HOSTS_FIELDS for h in hosts.values())
     assert (hosts["fresh"]["last_status"], hosts["fresh"]["stale"]) == ("ok", False)
@@ -209,7 +206,7 @@ def test_listings_are_a_fixed_number_of_queries(engine: Engine) -> None:
     small = count()
     for n in range(8):
         record(engine, {f"h{i}": ("ok", device()) for i in range(20 + n)})
-    assert count() == small == (1, 1)
+    assert count() == small == (2, 1)
 
 
 def _commit_configs(run_id: int, configs: dict[str, str]) -> dict[str, Any]:
@@ -281,3 +278,58 @@ def test_diff_leaves_volatile_lines_out_unless_all(engine: Engine, capsys: Any) 
     assert "Last configuration change" not in out
     rc, out, _ = run_hib(capsys, "diff", "sw9", "--all")
     assert rc == 0 and "+! Last configuration change at 11:42:17" in out
+
+
+def test_large_tables_are_plain_aligned_text(engine: Engine, capsys: Any) -> None:
+    from hib_orchestrator.cli.tables import PLAIN_ROWS
+
+    many = PLAIN_ROWS + 1
+    results = {f"sw-{i:04d}": ("ok", device(changed=i % 3 == 0)) for i in range(many - 1)}
+    results["core-x"] = ("failed", device(failed=True, error_code="AUTH_FAILED", msg="denied"))
+    record(engine, results)
+
+    rc, out, _ = run_hib(capsys, "hosts")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("hosts (stale: no success within 24h)")
+    header, rule, rows, footer = lines[1], lines[2], lines[3:-1], lines[-1]
+    assert header.split() == ["host", "kind", "last", "status", "last", "success", "(UTC)",
+                              "age", "stale"]
+    assert set(rule) <= {"-", " "} and footer == f"({many} rows)"
+    assert not set(out) & set("│┃━─┏┗")  # no rich box drawing, no markup
+    assert "[" not in out.replace("(UTC)", "")
+    assert len(rows) == many and sorted(r.split()[0] for r in rows) == sorted(results)
+    status_at = header.index("last status")
+    for row in rows:  # every column starts where its header does
+        status = row[status_at:].split()[0]
+        assert status == ("failed" if row.startswith("core-x") else
+                          "changed" if int(row.split()[0][3:]) % 3 == 0 else "ok")
+        assert row.rstrip().endswith("fresh") == (status != "failed")
+
+    rc, out, _ = run_hib(capsys, "runs", "show", "latest")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("run ") and lines[-1] == f"({many} rows)"
+    failed = [line for line in lines if line.startswith("core-x")]
+    assert len(failed) == 1 and "AUTH_FAILED denied" in failed[0]
+
+
+def test_small_tables_stay_rich(engine: Engine, capsys: Any) -> None:
+    record(engine, {"a": ("ok", device()), "b": ("ok", device(changed=False))})
+    rc, out, _ = run_hib(capsys, "hosts")
+    assert rc == 0 and "┃" in out and "rows)" not in out
+
+
+def test_plain_text_aligns_numbers_right() -> None:
+    from hib_orchestrator.cli.tables import Col, Grid, plain_text
+
+    grid = Grid("t", [Col("name"), Col("n", right=True), Col("note")],
+                [["a", "5", "x"], ["longer", "1234", "-"]])
+    assert plain_text(grid).splitlines() == [
+        "t",
+        "name       n  note",
+        "------  ----  ----",
+        "a          5  x",
+        "longer  1234  -",
+        "(2 rows)",
+    ]
