@@ -5,20 +5,21 @@ of ``--repeats`` runs and their spread are printed):
 
   (a) raw netmiko in a ThreadPoolExecutor, as its own process (the floor; 20/50/100 workers,
       best kept),
-  (b) ansible-playbook playbooks/backup.yml (forks 20/50/100, best kept),
+  (b) ansible-playbook playbooks/backup.yml with Ansible's linear strategy, one forked worker
+      per device (forks 20/50/100, best kept),
   (c) hib run (same playbook through ansible-runner, with the best forks of b),
   (d) RANCID clogin in parallel (xargs -P), when the Debian package is installed,
-  (e) EXPERIMENT: (b) with bench/ansible/strategy/hib_threaded.py, a linear strategy that runs
-      hib's device task in threads instead of one forked worker per device (same forks cap,
-      per-host results, limits); benchmarks only, see its docstring.
+  (e) (b) with the hib.orchestrator.fleet strategy: the device task in controller threads, the
+      sessions in a few long-lived session interpreters, no fork per device (forks 20/50/100),
+  (f) hib run --strategy fleet (best forks of e).
 
-(b) and (c) share one state directory that a first, unmeasured-for-ratio run fills (every
-device new, one commit of N files; printed as "b0"); the measured runs are then the nightly
-case: volatile lines moved, nothing significant changed, no commit.
+(b), (c), (e) and (f) share one state directory that a first, unmeasured-for-ratio run fills
+(every device new, one commit of N files; printed as "b0"); the measured runs are then the
+nightly case: volatile lines moved, nothing significant changed, no commit.
 
-Controller CPU is the benchmarked command's process tree (ansible-playbook with its forks, the
-recorder's writer, ssh/expect for clogin); the lab daemon is another process and is reported
-separately ("lab CPU").
+Controller CPU is the benchmarked command's process tree (ansible-playbook with its forks or
+session interpreters, the recorder's writer, ssh/expect for clogin); the lab daemon is another
+process and is reported separately ("lab CPU").
 
 Usage:  .venv/bin/python bench/fleet.py --devices 1000 [--repeats 3]
         .venv/bin/python bench/fleet.py --devices 100 --repeats 1 --workers 50 --forks 50
@@ -52,7 +53,7 @@ from _common import (
 )
 
 CLOGIN = shutil.which("clogin") or "/usr/lib/rancid/bin/clogin"
-STRATEGIES = Path(__file__).resolve().parent / "ansible" / "strategy"
+FLEET = {"ANSIBLE_STRATEGY": "hib.orchestrator.fleet"}
 
 
 def devices(inventory: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -132,8 +133,9 @@ def run_clogin(the_lab: Lab, setup: tuple[Path, Path, str], parallel: int, n: in
 
 
 LABELS = {"a": "netmiko threadpool (floor)", "b0": "ansible-playbook, first run",
-          "b": "ansible-playbook backup.yml", "c": "hib run", "d": "RANCID clogin",
-          "e": "EXPERIMENT: b, threaded strategy"}
+          "b": "ansible-playbook backup.yml (linear)", "c": "hib run (linear)",
+          "d": "RANCID clogin", "e": "ansible-playbook backup.yml, strategy fleet",
+          "f": "hib run --strategy fleet"}
 
 
 class Fleet:
@@ -184,17 +186,23 @@ class Fleet:
         if "b" not in skip:
             for f in forks:
                 self.trial("b", f"forks {f}", [*playbook, "--forks", str(f)], env)
+        hib_run = [str(BIN / "hib"), "run", "-i", self.inv, "--json"]
         if "c" not in skip:
-            fbest = self.results["b"][0].split()[-1] if "b" in self.results else str(max(forks))
-            self.trial("c", f"forks {fbest}",
-                       [str(BIN / "hib"), "run", "-i", self.inv, "--forks", fbest, "--json"], env)
+            fbest = self.best_forks("b", forks)
+            self.trial("c", f"forks {fbest}", [*hib_run, "--forks", fbest], env)
         if "e" not in skip:
-            # The experiment of bench/ansible/strategy/hib_threaded.py: no fork per device.
-            fbest = self.results["b"][0].split()[-1] if "b" in self.results else str(max(forks))
-            threaded = {**env, "ANSIBLE_STRATEGY_PLUGINS": str(STRATEGIES),
-                        "ANSIBLE_STRATEGY": "hib_threaded", "ANSIBLE_DEPRECATION_WARNINGS": "0"}
-            self.trial("e", f"forks {fbest}", [*playbook, "--forks", fbest], threaded)
+            # hib.orchestrator.fleet: device sessions without a fork per device.
+            for f in forks:
+                self.trial("e", f"forks {f}", [*playbook, "--forks", str(f)], {**env, **FLEET})
+        if "f" not in skip:
+            fbest = self.best_forks("e", forks)
+            self.trial("f", f"forks {fbest}",
+                       [*hib_run, "--forks", fbest, "--strategy", "fleet"], env)
         shutil.rmtree(home, ignore_errors=True)
+
+    def best_forks(self, key: str, forks: list[int]) -> str:
+        """The forks of ``key``'s best configuration (the largest tried if it did not run)."""
+        return self.results[key][0].split()[-1] if key in self.results else str(max(forks))
 
     def rancid(self, parallel: list[int]) -> None:
         """(d) clogin under xargs -P."""
@@ -218,7 +226,7 @@ class Fleet:
                     ["", "configuration", "wall", "spread"], self.tried)
         floor = med(self.results["a"][1], "wall_s") if "a" in self.results else None
         rows = []
-        for key in ("a", "b0", "b", "c", "d", "e"):
+        for key in ("a", "b0", "b", "c", "d", "e", "f"):
             if key not in self.results:
                 continue
             label, samples = self.results[key]
@@ -245,7 +253,7 @@ def memory_table(fleets: list[Fleet]) -> None:
     """Peak memory of each benchmarked command per fleet size (the sub-linear target)."""
     rows = []
     first = fleets[0]
-    for key in ("a", "b", "c", "d", "e"):
+    for key in ("a", "b", "c", "d", "e", "f"):
         if key not in first.results:
             continue
         for f in fleets:
@@ -277,7 +285,7 @@ def main() -> None:
     ap.add_argument("--workers", default="20,50,100", help="floor thread-pool sizes to try")
     ap.add_argument("--forks", default="20,50,100", help="ansible-playbook forks to try")
     ap.add_argument("--clogin-parallel", default="50", help="xargs -P values to try")
-    ap.add_argument("--skip", default="", help="comma list of a,b,c,d,e to leave out")
+    ap.add_argument("--skip", default="", help="comma list of a,b,c,d,e,f to leave out")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
     banner(f"fleet benchmark: {args.devices} devices ({args.platforms}), "
@@ -288,7 +296,7 @@ def main() -> None:
             fleet = Fleet(the_lab, args.repeats)
             if "a" not in skip:
                 fleet.floor(ints(args.workers))
-            if not {"b", "c", "e"} <= skip:
+            if not {"b", "c", "e", "f"} <= skip:
                 fleet.ansible(ints(args.forks), skip)
             if "d" not in skip:
                 fleet.rancid(ints(args.clogin_parallel))

@@ -65,6 +65,9 @@ def _policy_playbook(name: str, settings: Settings) -> tuple[Path, Any]:
     return path, policy
 
 
+STRATEGIES = {"fleet": "hib.orchestrator.fleet", "linear": "ansible.builtin.linear"}
+
+
 def run(
     playbook: Path | None = typer.Argument(None, help="Playbook (default playbooks/backup.yml)."),
     inventory: list[str] | None = typer.Option(None, "-i", "--inventory", help="Inventory source."),
@@ -72,6 +75,11 @@ def run(
     platform: list[str] | None = typer.Option(None, "--platform", help="Only these platforms."),
     group: list[str] | None = typer.Option(None, "--group", help="Only hosts in these groups."),
     forks: int | None = typer.Option(None, "--forks", min=1, help="Concurrency cap."),
+    strategy: str = typer.Option(
+        "fleet", "--strategy",
+        help="Ansible strategy: fleet (hib.orchestrator.fleet: device sessions without a fork "
+             "per host), linear (one forked worker per host), or any strategy name.",
+    ),
     timeout: int | None = typer.Option(None, "--timeout", min=1, help="Seconds per device."),
     retries: int | None = typer.Option(None, "--retries", min=0, help="Retries per device."),
     extra_vars: list[str] | None = typer.Option(None, "-e", "--extra-vars", help="key=value"),
@@ -88,7 +96,7 @@ def run(
     """
     from hib_orchestrator.cli.live import LiveView
     from hib_orchestrator.orchestration.execute import Hooks, RunOptions, execute
-    from hib_orchestrator.orchestration.runner import project_root
+    from hib_orchestrator.orchestration.runner import check_strategy, project_root
     from hib_orchestrator.recording import open_engine
 
     settings = load_settings()
@@ -101,10 +109,12 @@ def run(
         label = f"policy:{policy}"
     elif playbook is None:
         playbook = project_root() / "playbooks" / "backup.yml"
+    check_strategy(STRATEGIES.get(strategy, strategy))
     opts = RunOptions(
         playbook=playbook, inventory=_inventory(inventory, settings), limit=limit,
         platforms=_split(platform), groups=_split(group), forks=forks, timeout=timeout,
         retries=retries, extravars=_extravars(extra_vars), check=check,
+        strategy=STRATEGIES.get(strategy, strategy),
         idempotency_key=idempotency_key, label=label or str(playbook),
     )
     console = Console(stderr=as_json, highlight=False)

@@ -43,6 +43,7 @@ class RunOptions:
     platforms: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     forks: int | None = None
+    strategy: str | None = None
     timeout: int | None = None
     retries: int | None = None
     extravars: dict[str, Any] = field(default_factory=dict)
@@ -169,7 +170,8 @@ def _run(
             fh.write("\n".join(selected) + "\n")
         limit = f"@{limit_file}"
     request = RunRequest(playbook=opts.playbook, inventory=opts.inventory, limit=limit,
-                         forks=opts.forks, check=opts.check, extravars=extravars)
+                         forks=opts.forks, strategy=opts.strategy, check=opts.check,
+                         extravars=extravars)
 
     def on_event(event: dict[str, Any]) -> None:
         hp = progress.apply(event)

@@ -44,6 +44,19 @@ def project_root() -> Path:
     return root
 
 
+def check_strategy(name: str) -> None:
+    """Refuse a strategy Ansible cannot load, before a run is created for it.
+
+    Raises:
+        ConfigError: ``name`` is neither a builtin strategy nor one in a reachable collection.
+    """
+    from ansible.plugins.loader import init_plugin_loader, strategy_loader
+
+    init_plugin_loader([str(project_root() / "collections")])
+    if not strategy_loader.has_plugin(name):
+        raise ConfigError(f"unknown Ansible strategy {name!r} (try fleet, linear or free)")
+
+
 @dataclass(slots=True)
 class RunRequest:
     """What to run, in Ansible's terms."""
@@ -52,6 +65,7 @@ class RunRequest:
     inventory: list[str]
     limit: str | None = None
     forks: int | None = None
+    strategy: str | None = None
     check: bool = False
     extravars: dict[str, Any] = field(default_factory=dict)
     verbosity: int = 0
@@ -139,6 +153,8 @@ def run_playbook(
         "HIB_IMAGE_STORE": settings.image_store,
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    if request.strategy:
+        envvars["ANSIBLE_STRATEGY"] = request.strategy
     cmdline: list[str] = []
     if request.check:
         cmdline.append("--check")
@@ -190,9 +206,11 @@ def run_playbook(
     )
 
 
-# Processes doing a run's work: Ansible's workers (forks of ansible-playbook) and the
-# interpreters image backups run in. The recorder's writer is left to close the run.
-_WORKER_MARKERS = (b"ansible-playbook", b"hib_orchestrator.images.isolated")
+# Processes doing a run's work: Ansible's workers (forks of ansible-playbook), the fleet
+# strategy's session interpreters and the interpreters image backups run in. The recorder's
+# writer is left to close the run.
+_WORKER_MARKERS = (b"ansible-playbook", b"hib_orchestrator.devices.pool_worker",
+                   b"hib_orchestrator.images.isolated")
 
 
 def kill_run_workers(run_id: int) -> list[int]:

@@ -43,6 +43,22 @@ def test_run_json_matches_contract_and_second_run_changes_nothing(lab: Lab, tmp_
     assert shown["hosts"] == doc["hosts"]
 
 
+def test_linear_and_fleet_strategies_store_the_same_configs(lab: Lab, tmp_path: Path) -> None:
+    linear = lab.hib("run", "-i", str(lab.inventory), "--strategy", "linear", "--json",
+                     home=tmp_path)
+    assert linear.returncode == 0, linear.stderr
+    assert {h["status"] for h in json.loads(linear.stdout)["hosts"]} == {"changed"}
+    fleet = lab.hib("run", "-i", str(lab.inventory), "--json", home=tmp_path)  # the default
+    assert fleet.returncode == 0, fleet.stderr
+    hosts = json.loads(fleet.stdout)["hosts"]
+    assert len(hosts) == 16 and {h["status"] for h in hosts} == {"ok"}
+    bogus = lab.hib("run", "-i", str(lab.inventory), "--strategy", "bogus", home=tmp_path)
+    assert bogus.returncode == 2
+    assert "unknown Ansible strategy 'bogus'" in bogus.stderr
+    runs = json.loads(lab.hib("runs", "--json", home=tmp_path).stdout)
+    assert len(runs) == 2  # the refused one never became a run
+
+
 def test_filters_select_the_right_hosts(lab: Lab, tmp_path: Path) -> None:
     ios = hosts_of(lab, "cisco_ios")
     eos = hosts_of(lab, "arista_eos")
@@ -262,13 +278,15 @@ def test_second_sigint_aborts_at_once_as_interrupted(lab: Lab, tmp_path: Path) -
     assert "aborting" in err
     doc = json.loads(out)
     assert doc["status"] == "interrupted"
-    # Ansible's workers (own sessions, still hanging on their device) did not outlive the abort
+    # Ansible's workers and the fleet strategy's session interpreters (still hanging on their
+    # device) did not outlive the abort
     tag = f"HIB_RUN_ID={doc['id']}".encode()
     left = []
     for entry in Path("/proc").iterdir():
         try:
+            cmdline = (entry / "cmdline").read_bytes()
             if (entry.name.isdigit() and tag in (entry / "environ").read_bytes().split(b"\0")
-                    and b"ansible-playbook" in (entry / "cmdline").read_bytes()):
+                    and (b"ansible-playbook" in cmdline or b"pool_worker" in cmdline)):
                 left.append(entry.name)
         except OSError:
             continue
