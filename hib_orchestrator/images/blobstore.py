@@ -238,5 +238,3 @@ def _next_chunk(source: Iterator[bytes]) -> bytes | None:
         return None
     except Exception as err:  # provider/network errors are not store errors
         raise _SourceError(err) from err
-
-
