@@ -163,6 +163,9 @@ def _attempt(profile: Profile, conn: Connection, timeout: float, holder: dict[st
         device.paramiko_cleanup()
 
 
+PROMPT_TAIL = 4096
+
+
 def _send(device: Any, command: str, timeout: float, host: str) -> str:
     """Send ``command`` and read until the prompt comes back (raw: echo and prompt included).
 
@@ -182,9 +185,12 @@ def _send(device: Any, command: str, timeout: float, host: str) -> str:
         return -1 if pos < 0 else output.rfind("\n", 0, pos) + 1
 
     def complete(start: int) -> bool:
-        rest = output[start:]
-        after_echo = rest.split("\n", 1)[1] if "\n" in rest else ""
-        return bool(at_end.search(after_echo))
+        # The prompt after the echo line; only the tail can hold it (a whole-output search per
+        # chunk made long configs quadratic).
+        echo_end = output.find("\n", start)
+        if echo_end < 0:
+            return False
+        return bool(at_end.search(output, max(echo_end + 1, len(output) - PROMPT_TAIL)))
 
     while True:
         chunk = device.read_channel()

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from hib_orchestrator.devices.filters import (
@@ -8,6 +11,7 @@ from hib_orchestrator.devices.filters import (
     comparable_text,
     mask_secrets,
     normalise_output,
+    remove_lines,
     significant_lines,
     stored_text,
 )
@@ -158,3 +162,19 @@ def test_several_commands_get_section_headers() -> None:
     text = stored_text(linux, [("cat /etc/hostname", "l1"), ("cat /etc/hosts", "127.0.0.1 l1")])
     assert text == "##### cat /etc/hostname\nl1\n##### cat /etc/hosts\n127.0.0.1 l1\n"
     assert stored_text(linux, [("cat /etc/hostname", "l1")]) == "l1\n"
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "platforms"
+
+
+@pytest.mark.parametrize("platform", sorted(p.name for p in FIXTURES.iterdir()))
+def test_joined_line_rules_drop_exactly_what_rules_one_by_one_drop(platform: str) -> None:
+    profile = registry().get(platform)
+    lines = (FIXTURES / platform / "lab.txt").read_text().splitlines()
+    lines += ["! Last configuration change at 10:00:00 UTC Mon Nov 23 2026", "ntp clock-period 17",
+              "Building configuration...", "## Last commit: 2026-11-24 by admin", "x" * 300]
+    for rules in (profile.ignore_lines, (*profile.cleanup, *profile.delete_lines),
+                  ("(?i)^BUILDING", r"^(\w)\1", "^end$")):
+        one_by_one = [line for line in lines
+                      if not any(re.search(rule, line) for rule in rules)]
+        assert remove_lines("\n".join(lines), rules).split("\n") == one_by_one, rules
