@@ -31,8 +31,10 @@ author: hib-orchestrator developers
 
 import math
 import os
+import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ansible.errors import AnsibleError
@@ -55,22 +57,55 @@ except ImportError as _err:  # another ansible-core: behave like linear
 THREADED = frozenset({"hib.orchestrator.device_config", "device_config"})
 
 
+class _Threads:
+    """``size`` long-lived daemon threads running submitted calls.
+
+    A thread per host would cost a GIL hand-off in ``Thread.start()`` for every host; daemon
+    threads never hold up the controller's exit (a session still running belongs to the pool).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._calls: queue.SimpleQueue[tuple[Callable[[], None], threading.Event] | None] = (
+            queue.SimpleQueue())
+        for i in range(size):
+            threading.Thread(target=self._loop, name=f"hib-fleet-{i}", daemon=True).start()
+
+    def submit(self, call: Callable[[], None]) -> threading.Event:
+        done = threading.Event()
+        self._calls.put((call, done))
+        return done
+
+    def _loop(self) -> None:
+        while (item := self._calls.get()) is not None:
+            call, done = item
+            try:
+                call()
+            finally:
+                done.set()
+
+    def close(self) -> None:
+        for _ in range(self._size):
+            self._calls.put(None)
+
+
 class _ThreadWorker:
     """Stands in for a WorkerProcess in the strategy's slot list: one host's task in a thread."""
 
     def __init__(self, strategy: Any, host: Any, task: Any, task_vars: dict[str, Any],
                  play_context: Any) -> None:
         self._args = (strategy, host, task, task_vars, play_context)
-        self._thread = threading.Thread(target=self._run, name=f"hib-{host.name}", daemon=True)
+        self._done: threading.Event | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        self._done = self._args[0]._threads.submit(self._run)
 
     def is_alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._done is not None and not self._done.is_set()
 
     def close(self) -> None:
-        self._thread.join()
+        if self._done is not None:
+            self._done.wait()
 
     def _run(self) -> None:
         strategy, host, task, task_vars, play_context = self._args
@@ -105,9 +140,11 @@ class StrategyModule(LinearStrategy):
         forks = max(1, len(self._workers))
         processes = _processes()
         start_pool(processes, math.ceil(forks / processes))
+        self._threads = _Threads(forks)
         try:
             return super().run(iterator, play_context, *args, **kwargs)
         finally:
+            self._threads.close()
             stop_pool()
 
     def _queue_task(self, host: Any, task: Any, task_vars: dict[str, Any],
@@ -125,8 +162,11 @@ class StrategyModule(LinearStrategy):
                     "host": host, "task": task, "task_vars": task_vars,
                     "play_context": play_context,
                 }
-                # TaskExecutor templates the task in place: each thread gets its own copy.
-                new = _ThreadWorker(self, host, task.copy(), task_vars, play_context)
+                # TaskExecutor templates the task in place: each thread gets its own copy of
+                # the task (its parent blocks are only read: shared, not deep-copied).
+                own = task.copy(exclude_parent=True)
+                own._parent = task._parent
+                new = _ThreadWorker(self, host, own, task_vars, play_context)
                 self._workers[self._cur_worker] = new  # type: ignore[call-overload]
                 self._tqm.send_callback("v2_runner_on_start", host, task)
                 new.start()
