@@ -1,13 +1,20 @@
 """Content-addressed blobs on the filesystem: ``blobs/ab/cd/<sha256>``.
 
-Every write goes to ``tmp/<pid>-<n>.part``, is fsynced, then renamed into place, so a blob file
-either is complete or does not exist. Parts left by a killed process (its pid is gone) are
-removed by :meth:`BlobStore.clean_parts` at the start of the next run.
+Every write goes to ``tmp/<pid>-<n>.part`` and is renamed into place once verified, so a blob
+file is complete or absent for every reader (and after a kill -9). Durability against a power
+loss comes either from an fsync per file (``write(sync=True)``) or, cheaper, from one
+:meth:`BlobStore.sync` before the caller records a batch of blobs: an fsync per file cost ~0.45
+ms of machine CPU per object on ext4 (a journal commit each), one ``syncfs`` per batch ~0.05.
+Either way a recorded blob is durable; an unrecorded one a power loss tore is never trusted,
+because a write of the same bytes replaces the file instead of keeping it. Parts left by a
+killed process (its pid is gone) are removed by :meth:`BlobStore.clean_parts` at the start of
+the next run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import itertools
@@ -24,6 +31,10 @@ from hib_orchestrator.errors import StoreError
 from hib_orchestrator.procs import pid_alive
 
 _counter = itertools.count()
+try:  # Linux: sync one filesystem, not every one
+    _syncfs: Callable[[int], int] | None = ctypes.CDLL(None, use_errno=True).syncfs
+except (OSError, AttributeError):  # pragma: no cover - not Linux
+    _syncfs = None
 _counter_lock = threading.Lock()
 
 
@@ -61,6 +72,7 @@ class BlobStore:
         want_md5: bool = True,
         want_git: bool = False,
         verify: Callable[[WrittenBlob], None] | None = None,
+        sync: bool = True,
     ) -> WrittenBlob:
         """Stream ``chunks`` into the store, hashing on the way.
 
@@ -68,7 +80,7 @@ class BlobStore:
         ``declared_size`` (the listed size) lets the git blob SHA-1 be computed in one pass;
         when it turns out wrong the git hash is simply not comparable (the caller checks size).
         ``verify`` runs before the part file is renamed into place; if it raises, nothing is
-        stored.
+        stored. ``sync=False`` skips the file's fsync: call :meth:`sync` before recording it.
 
         Raises:
             StoreError: the store cannot be written (disk full, permissions).
@@ -95,8 +107,9 @@ class BlobStore:
                     for h in hashers:
                         h.update(chunk)
                     size += len(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if sync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             digest = sha.hexdigest()
             written = WrittenBlob(
                 digest,
@@ -128,15 +141,34 @@ class BlobStore:
             return open(part, "wb")  # closed by the caller's with-block
 
     def _place(self, part: str, digest: str) -> None:
+        # An existing file with this name is replaced, not kept: if it was never recorded, a
+        # power loss may have torn it (module docstring).
         final = self.path(digest)
-        if os.path.isfile(final):  # same bytes stored before: keep the old file
-            os.unlink(part)
-            return
         try:
             os.replace(part, final)
         except FileNotFoundError:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, final)
+
+    def sync(self) -> None:
+        """Make every blob written so far durable: ``syncfs`` of the store's filesystem (Linux),
+        else a system-wide ``sync``.
+
+        Raises:
+            StoreError: the filesystem reported a write error.
+        """
+        try:
+            fd = os.open(self.root, os.O_RDONLY)
+        except OSError as err:
+            raise StoreError(f"image store {self.root}: {err.strerror}") from err
+        try:
+            if _syncfs is None:
+                os.sync()
+            elif _syncfs(fd) != 0:
+                reason = os.strerror(ctypes.get_errno())
+                raise StoreError(f"image store {self.root}: sync: {reason}")
+        finally:
+            os.close(fd)
 
     def open(self, sha256: str) -> Iterator[bytes]:
         """The blob's bytes in chunks."""

@@ -306,7 +306,7 @@ class _Run:
                 if not running:
                     break
                 if len(rows) >= FLUSH_EVERY_N or (rows and now - last_flush >= FLUSH_EVERY_S):
-                    self.manifest.add(rows, blobs, self._counts())
+                    self._record(rows, blobs)
                     rows, blobs, last_flush = [], [], now
                 pool.wait(POLL_S)
         except BaseException:
@@ -314,8 +314,15 @@ class _Run:
             for obj, is_new, blob, _ in pool.outcomes:  # what finished before the stop is kept
                 if blob is not None:
                     self._collect(obj, is_new, blob, None, rows, blobs)
-            self.manifest.add(rows, blobs, self._counts())
+            self._record(rows, blobs)
             raise
+        self._record(rows, blobs)
+
+    def _record(self, rows: list[dict[str, Any]], blobs: list[dict[str, Any]]) -> None:
+        # Blobs are written without a per-file fsync; one sync makes the batch durable before
+        # the database names it (see blobstore).
+        if blobs:
+            self.store.sync()
         self.manifest.add(rows, blobs, self._counts())
 
     def _collect(
@@ -363,6 +370,7 @@ class _Run:
                 want_md5=True,
                 want_git=obj.kind == "git-sha1",
                 verify=lambda blob: _verify(obj, blob),
+                sync=False,
             )
 
         return self.options.retry.call(once)

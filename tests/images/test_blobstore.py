@@ -62,3 +62,25 @@ def test_parts_of_dead_writers_are_cleaned_but_live_ones_kept(tmp_path) -> None:
     mine.write_bytes(b"y")
     assert store.clean_parts() == 1
     assert [p.name for p in store.tmp.iterdir()] == [mine.name]
+
+
+def test_a_torn_unrecorded_blob_is_replaced_not_trusted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Without a per-file fsync, a power loss can leave a renamed blob file torn; the next write
+    # of the same bytes must not keep it.
+    store = BlobStore(tmp_path)
+    data = b"real image bytes"
+    sha = hashlib.sha256(data).hexdigest()
+    store.path(sha).parent.mkdir(parents=True)
+    store.path(sha).write_bytes(b"torn")
+    blob = store.write([data], sync=False)
+    store.sync()
+    assert blob.sha256 == sha
+    assert store.path(sha).read_bytes() == data
+    assert store.hash_file(sha) == sha
+
+
+def test_sync_of_a_missing_store_is_a_store_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hib_orchestrator.errors import StoreError
+
+    with pytest.raises(StoreError):
+        BlobStore(tmp_path / "nowhere").sync()
