@@ -116,12 +116,19 @@ class Manifest:
         """(md5, size) → sha256 for blobs already stored, to skip downloading known bytes."""
         wanted = sorted(set(md5s))
         found: dict[tuple[str, int], str] = {}
+        if not wanted:
+            return found
         with self.sessions() as s:
+            conn = s.connection()
+            # Plain driver SQL: compiling an expanding IN of 500 values cost ~15 ms a query.
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             for i in range(0, len(wanted), CHUNK):
-                q = select(ImageBlob.md5, ImageBlob.size, ImageBlob.sha256).where(
-                    ImageBlob.md5.in_(wanted[i : i + CHUNK])
+                part = wanted[i : i + CHUNK]
+                sql = (
+                    "SELECT md5, size, sha256 FROM image_blobs "
+                    f"WHERE md5 IN ({', '.join(mark for _ in part)})"
                 )
-                for md5, size, sha in s.execute(q):
+                for md5, size, sha in conn.exec_driver_sql(sql, tuple(part)):
                     if md5 is not None:
                         found[(md5, size)] = sha
         return found

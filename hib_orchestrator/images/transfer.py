@@ -257,10 +257,10 @@ class _Run:
 
     def _plan(self, listing: list[ObjectInfo]) -> _Plan:
         known = self.manifest.known()
-        md5s = self.manifest.md5_index(o.etag for o in listing if o.kind == "md5")
         prev = self.manifest.previous_id
         plan = _Plan()
         r = self.result
+        candidates: list[tuple[ObjectInfo, Known | None, bool]] = []
         for obj in listing:
             k = known.get(obj.key)
             same = k is not None and k.size == obj.size and k.etag == obj.etag
@@ -271,6 +271,10 @@ class _Run:
                 else:  # a gap (interrupted run in between): a fresh version, same blob
                     plan.rows.append(self.manifest.entry_row(obj.key, obj.size, obj.etag, k.blob))
                 continue
+            candidates.append((obj, k, same))
+        # Only what is not unchanged is looked up by MD5 (a no-change run looks up nothing).
+        md5s = self.manifest.md5_index(o.etag for o, _, _ in candidates if o.kind == "md5")
+        for obj, k, same in candidates:
             reuse = k.blob if (k is not None and same) else md5s.get((obj.etag, obj.size))
             if reuse is not None:
                 self._count_new(k)

@@ -191,3 +191,13 @@ def test_bad_download_and_endpoint_settings_are_config_errors(runner) -> None:  
         runner.run("s3-001", endpoint="127.0.0.1:9000")
     with pytest.raises(ConfigError):  # obstore signs SigV4 only
         runner.run("oss-001", download="native")
+
+
+def test_bytes_already_stored_are_recorded_without_downloading(runner, standins) -> None:  # type: ignore[no-untyped-def]
+    first = runner.run("s3-001")
+    assert (first.status, first.new) == ("ok", 43)
+    standins.reset("s3")
+    # Another host over the same bucket: every single-part ETag is an MD5 the store knows.
+    copy = runner.run("s3-001", name="s3-copy")
+    assert (copy.status, copy.new, copy.bytes) == ("ok", 43, 0)
+    assert runner.downloads("s3", "/hib-images/") == []
