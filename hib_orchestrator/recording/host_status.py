@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, or_, select
+from sqlalchemy import Connection, and_, case, delete, func, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from hib_orchestrator.db.tables import SUCCESS_STATUSES, host_results, host_status
@@ -101,7 +101,10 @@ def upsert(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
             "earlier_success_at": case(
                 (same, cur.earlier_success_at),
                 (newer, _later(cur.earlier_success_at, stored_success)),
-                else_=_earlier_success(new.host, cur.run_id),
+                # Spelled as text: SQLAlchemy correlates subqueries only into an enclosing
+                # SELECT, and would add both tables to this subquery's FROM instead.
+                else_=_earlier_success(literal_column("excluded.host"),
+                                       literal_column("host_status.run_id")),
             ),
         },
     )

@@ -159,12 +159,17 @@ def test_two_runs_overlapping_on_a_host(engine: Engine) -> None:
     assert new_id > old_id
     for rec in (older, newer):
         rec.task_start("t1", "config", "hib.orchestrator.device_config")
-    newer.result("t1", "h", "failed", FAILED, at=at(0.5))
+    for host in ("g", "h"):
+        newer.result("t1", host, "failed", FAILED, at=at(0.5))
     wait_for_row(engine, new_id, "h", "failed")
-    # The older run reports later: its success counts, its row does not become the newest.
+    # The older run reports later: its successes count (each host its own), its rows do not
+    # become the newest.
+    older.result("t1", "g", "ok", DEVICE, at=at(0.2))
     older.result("t1", "h", "ok", DEVICE, at=at(0.4))
     wait_for_row(engine, old_id, "h", "ok")
-    assert assert_agrees(engine)["h"] == ("device", "failed", iso(at_of(engine, "h", old_id)))
+    listed = assert_agrees(engine)
+    assert listed["h"] == ("device", "failed", iso(at_of(engine, "h", old_id)))
+    assert listed["g"] == ("device", "failed", iso(at_of(engine, "g", old_id)))
     # ... until a later task of the older run fails too: no success is left at all.
     older.task_start("t2", "verify", "command")
     older.result("t2", "h", "failed", {"msg": "verify failed"}, at=at(0.3))
