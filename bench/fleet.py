@@ -7,7 +7,7 @@ of ``--repeats`` runs and their spread are printed):
       best kept),
   (b) ansible-playbook playbooks/backup.yml with Ansible's linear strategy, one forked worker
       per device (forks 20/50/100, best kept),
-  (c) hib run (same playbook through ansible-runner, with the best forks of b),
+  (c) hib run --strategy linear (same playbook through ansible-runner, best forks of b),
   (d) RANCID clogin in parallel (xargs -P), when the Debian package is installed,
   (e) (b) with the hib.orchestrator.fleet strategy: the device task in controller threads, the
       sessions in a few long-lived session interpreters, no fork per device (forks 20/50/100),
@@ -189,7 +189,8 @@ class Fleet:
         hib_run = [str(BIN / "hib"), "run", "-i", self.inv, "--json"]
         if "c" not in skip:
             fbest = self.best_forks("b", forks)
-            self.trial("c", f"forks {fbest}", [*hib_run, "--forks", fbest], env)
+            self.trial("c", f"forks {fbest}",
+                       [*hib_run, "--forks", fbest, "--strategy", "linear"], env)
         if "e" not in skip:
             # hib.orchestrator.fleet: device sessions without a fork per device.
             for f in forks:

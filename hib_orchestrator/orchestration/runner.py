@@ -44,15 +44,29 @@ def project_root() -> Path:
     return root
 
 
+def init_ansible_plugins() -> None:
+    """Make Ansible's plugin loaders see collections (hib's own included), once per process.
+
+    ``ansible-playbook`` does this in its CLI; code that parses inventories or looks plugins up
+    in this process needs it too (an inventory config naming ``ansible.builtin.generator`` or a
+    collection's plugin fails to load without it).
+    """
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    if AnsibleCollectionConfig.collection_finder is None:
+        init_plugin_loader([str(project_root() / "collections")])
+
+
 def check_strategy(name: str) -> None:
     """Refuse a strategy Ansible cannot load, before a run is created for it.
 
     Raises:
         ConfigError: ``name`` is neither a builtin strategy nor one in a reachable collection.
     """
-    from ansible.plugins.loader import init_plugin_loader, strategy_loader
+    from ansible.plugins.loader import strategy_loader
 
-    init_plugin_loader([str(project_root() / "collections")])
+    init_ansible_plugins()
     if not strategy_loader.has_plugin(name):
         raise ConfigError(f"unknown Ansible strategy {name!r} (try fleet, linear or free)")
 
