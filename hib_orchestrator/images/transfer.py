@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +140,7 @@ def backup(
     registry = registry or default_registry()
     result = BackupResult(provider=host, provider_type=provider_type, run_id=run_id)
     started = time.monotonic()
-    with log_context(host=host, run_id=run_id, operation="images"):
+    with _long_lived_gc(), log_context(host=host, run_id=run_id, operation="images"):
         ctx = ProviderContext(
             host=host,
             limiter=RateLimiter(options.rate_limit),
@@ -208,6 +210,7 @@ class _Run:
             listing = self._list()
             self.total = len(listing)
             plan = self._plan(listing)
+            gc.freeze()  # the listing and the plan live for the whole run (see _long_lived_gc)
             self.manifest.bump(plan.bumps)
             self.manifest.tombstone(plan.tombstones)
             self.done = self.total - len(plan.downloads)
@@ -441,6 +444,24 @@ class _Pool:
         self._stop.set()
         for t in self._threads:
             t.join()
+
+
+@contextmanager
+def _long_lived_gc() -> Iterator[None]:
+    """Keep the cyclic collector off what lives for the whole backup.
+
+    Full collections kept re-walking every imported module, the listing and the known versions
+    (~10% of a full backup's CPU); frozen objects are skipped, and young ones are collected
+    less often (the download loop makes little cyclic garbage). Restored afterwards.
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(old[0], 20_000), old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 def _fail(result: BackupResult, err: HibError) -> None:
