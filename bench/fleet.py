@@ -5,13 +5,14 @@ of ``--repeats`` runs and their spread are printed):
 
   (a) raw netmiko in a ThreadPoolExecutor, as its own process (the floor; 20/50/100 workers,
       best kept),
-  (b) ansible-playbook playbooks/backup.yml with Ansible's linear strategy, one forked worker
-      per device (forks 20/50/100, best kept),
-  (c) hib run --strategy linear (same playbook through ansible-runner, best forks of b),
+  (b) ansible-playbook playbooks/backup.yml as shipped: the repository's ansible.cfg selects the
+      hib.orchestrator.fleet strategy (device task in controller threads, SSH sessions in a few
+      long-lived session interpreters, no fork per device); forks 20/50/100, best kept,
+  (c) hib run (same playbook through ansible-runner, fleet too, with the best forks of b),
   (d) RANCID clogin in parallel (xargs -P), when the Debian package is installed,
-  (e) (b) with the hib.orchestrator.fleet strategy: the device task in controller threads, the
-      sessions in a few long-lived session interpreters, no fork per device (forks 20/50/100),
-  (f) hib run --strategy fleet (best forks of e).
+  (e) (b) with ANSIBLE_STRATEGY=linear: Ansible's one forked worker per device (forks
+      20/50/100),
+  (f) hib run --strategy linear (best forks of e).
 
 (b), (c), (e) and (f) share one state directory that a first, unmeasured-for-ratio run fills
 (every device new, one commit of N files; printed as "b0"); the measured runs are then the
@@ -53,7 +54,7 @@ from _common import (
 )
 
 CLOGIN = shutil.which("clogin") or "/usr/lib/rancid/bin/clogin"
-FLEET = {"ANSIBLE_STRATEGY": "hib.orchestrator.fleet"}
+LINEAR = {"ANSIBLE_STRATEGY": "linear"}
 
 
 def devices(inventory: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -133,9 +134,9 @@ def run_clogin(the_lab: Lab, setup: tuple[Path, Path, str], parallel: int, n: in
 
 
 LABELS = {"a": "netmiko threadpool (floor)", "b0": "ansible-playbook, first run",
-          "b": "ansible-playbook backup.yml (linear)", "c": "hib run (linear)",
-          "d": "RANCID clogin", "e": "ansible-playbook backup.yml, strategy fleet",
-          "f": "hib run --strategy fleet"}
+          "b": "ansible-playbook backup.yml (fleet)", "c": "hib run (fleet)",
+          "d": "RANCID clogin", "e": "ansible-playbook backup.yml, linear",
+          "f": "hib run --strategy linear"}
 
 
 class Fleet:
@@ -189,16 +190,15 @@ class Fleet:
         hib_run = [str(BIN / "hib"), "run", "-i", self.inv, "--json"]
         if "c" not in skip:
             fbest = self.best_forks("b", forks)
-            self.trial("c", f"forks {fbest}",
-                       [*hib_run, "--forks", fbest, "--strategy", "linear"], env)
+            self.trial("c", f"forks {fbest}", [*hib_run, "--forks", fbest], env)
         if "e" not in skip:
-            # hib.orchestrator.fleet: device sessions without a fork per device.
+            # Ansible's own linear strategy: one forked worker per device.
             for f in forks:
-                self.trial("e", f"forks {f}", [*playbook, "--forks", str(f)], {**env, **FLEET})
+                self.trial("e", f"forks {f}", [*playbook, "--forks", str(f)], {**env, **LINEAR})
         if "f" not in skip:
             fbest = self.best_forks("e", forks)
             self.trial("f", f"forks {fbest}",
-                       [*hib_run, "--forks", fbest, "--strategy", "fleet"], env)
+                       [*hib_run, "--forks", fbest, "--strategy", "linear"], env)
         shutil.rmtree(home, ignore_errors=True)
 
     def best_forks(self, key: str, forks: list[int]) -> str:

@@ -136,8 +136,8 @@ class Lab:
 # Every lab test runs under Ansible's linear strategy (a forked worker per host) and under
 # hib.orchestrator.fleet (threads + session interpreters): same results, same store.
 STRATEGY_ENV: dict[str, dict[str, str]] = {
-    "linear": {},
-    "fleet": {"ANSIBLE_STRATEGY": "hib.orchestrator.fleet"},
+    "linear": {"ANSIBLE_STRATEGY": "linear"},
+    "fleet": {},  # the repository's ansible.cfg default
 }
 
 
