@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,7 +198,7 @@ class _Run:
             _fail(self.result, err)
             return
         self.total = len(listing)
-        for _, is_new in self._plan(listing).downloads:
+        for _, is_new in self._plan(listing, self.manifest.known()).downloads:
             if is_new:
                 self.result.new += 1
             else:
@@ -205,11 +206,19 @@ class _Run:
         self.result.status = "ok"
 
     def go(self) -> None:
-        self.result.snapshot_id = self.manifest.start(self.result.provider_type)
+        with ThreadPoolExecutor(1, thread_name_prefix="hib-list") as lister:
+            # The listing mostly waits on the network (outside the GIL with obstore) while the
+            # database opens the snapshot and loads the known versions.
+            listed = lister.submit(self._list)
+            self.result.snapshot_id = self.manifest.start(self.result.provider_type)
+            self._go(listed)
+
+    def _go(self, listed: Future[list[ObjectInfo]]) -> None:
         try:
-            listing = self._list()
+            known = self.manifest.known()
+            listing = listed.result()
             self.total = len(listing)
-            plan = self._plan(listing)
+            plan = self._plan(listing, known)
             gc.freeze()  # the listing and the plan live for the whole run (see _long_lived_gc)
             self.manifest.bump(plan.bumps)
             self.manifest.tombstone(plan.tombstones)
@@ -258,8 +267,7 @@ class _Run:
         # A key listed twice (API paging overlap) is one object: keep the last answer.
         return list({o.key: o for o in objs}.values())
 
-    def _plan(self, listing: list[ObjectInfo]) -> _Plan:
-        known = self.manifest.known()
+    def _plan(self, listing: list[ObjectInfo], known: dict[str, Known]) -> _Plan:
         prev = self.manifest.previous_id
         plan = _Plan()
         r = self.result
