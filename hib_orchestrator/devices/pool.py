@@ -67,6 +67,9 @@ class _Worker:
                 # lines (JSON with HIB_LOG_FORMAT=json) must still reach it.
                 stderr=_stderr_fd(),
                 close_fds=True,
+                # Like Ansible's forked workers: a Ctrl-C at the terminal is the controller's to
+                # handle; the interpreter ends when the controller closes its pipe.
+                start_new_session=True,
             )
         finally:
             os.close(req_read)
@@ -114,7 +117,9 @@ class _Worker:
                              "during the session", host=host)
             future.set_result(BackupResult(host=host, error=error))
 
-    def close(self, timeout: float) -> None:
+    def close(self, timeout: float, *, abort: bool = False) -> None:
+        if abort:
+            self.proc.kill()
         with contextlib.suppress(OSError), self._send_lock:
             self._send.send(None)  # finish what runs, then exit
         try:
@@ -167,13 +172,16 @@ class SessionPool:
             return self._workers[-1]
         return min(self._workers, key=lambda w: len(w.pending))
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Let running sessions finish, then stop every worker (idempotent)."""
+    def close(self, timeout: float = 30.0, *, abort: bool = False) -> None:
+        """Let running sessions finish (``abort``: kill them), then stop every worker.
+
+        Idempotent; sessions killed by ``abort`` end as ``INTERNAL`` results.
+        """
         with self._lock:
             self._closed = True
             workers, self._workers = self._workers, []
         for worker in workers:
-            worker.close(timeout)
+            worker.close(timeout, abort=abort)
 
 
 _active: SessionPool | None = None
@@ -194,12 +202,12 @@ def active_pool() -> SessionPool | None:
     return None
 
 
-def stop_pool() -> None:
-    """Close and forget the active pool (no-op without one)."""
+def stop_pool(*, abort: bool = False) -> None:
+    """Close and forget the active pool (no-op without one); ``abort`` kills running sessions."""
     global _active
     pool, _active = _active, None
     if pool is not None and pool.owner_pid == os.getpid():
-        pool.close()
+        pool.close(abort=abort)
 
 
 __all__ = ["SessionPool", "active_pool", "start_pool", "stop_pool"]

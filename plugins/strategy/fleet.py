@@ -92,6 +92,9 @@ class _Threads:
 class _ThreadWorker:
     """Stands in for a WorkerProcess in the strategy's slot list: one host's task in a thread."""
 
+    pid = None  # nothing for Ansible's signal handler to forward a signal to
+    exitcode = None
+
     def __init__(self, strategy: Any, host: Any, task: Any, task_vars: dict[str, Any],
                  play_context: Any) -> None:
         self._args = (strategy, host, task, task_vars, play_context)
@@ -141,11 +144,16 @@ class StrategyModule(LinearStrategy):
         processes = _processes()
         start_pool(processes, math.ceil(forks / processes))
         self._threads = _Threads(forks)
+        finished = False
         try:
-            return super().run(iterator, play_context, *args, **kwargs)
+            result = super().run(iterator, play_context, *args, **kwargs)
+            finished = True
+            return result
         finally:
             self._threads.close()
-            stop_pool()
+            # Interrupted (Ctrl-C, SIGTERM): stop the sessions now, as Ansible's signal handler
+            # stops forked workers; finished: let the last sessions end normally.
+            stop_pool(abort=not finished)
 
     def _queue_task(self, host: Any, task: Any, task_vars: dict[str, Any],
                     play_context: Any) -> None:

@@ -7,8 +7,10 @@ the strategy's own settings.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ import pytest
 from hib_orchestrator.devices import BackupRequest, Connection, FetchPolicy
 from hib_orchestrator.devices.pool import SessionPool, active_pool, start_pool, stop_pool
 
-from .conftest import Lab, hib
+from .conftest import BIN, PLAYBOOK, REPO, Lab, hib
 
 WORKER = "hib_orchestrator.devices.pool_worker"
 
@@ -163,3 +165,42 @@ def test_bad_session_process_count_is_a_clear_error(small_lab: Lab) -> None:
     assert "HIB_SESSION_PROCESSES must be a positive integer, not 'zero'" in (
         run.stdout + run.stderr)
     assert not run.devices()
+
+
+def _pool_workers_of(home: Path) -> list[int]:
+    tag = f"HIB_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry.name.isdigit() and WORKER.encode() in (entry / "cmdline").read_bytes()
+                    and tag in (entry / "environ").read_bytes().split(b"\0")):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_ctrl_c_stops_the_sessions_and_closes_the_run(small_lab: Lab) -> None:
+    hung = sorted(small_lab.hosts())[0]
+    small_lab.fault(hung, "hang")
+    env = {**os.environ, "HIB_HOME": str(small_lab.home)}
+    env.pop("HIB_RUN_ID", None)
+    try:
+        proc = subprocess.Popen(
+            [str(BIN / "ansible-playbook"), str(PLAYBOOK), "-i", str(small_lab.inventory),
+             "-e", "hib_timeout=120"],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not _pool_workers_of(small_lab.home) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _pool_workers_of(small_lab.home), "no session interpreter started"
+        time.sleep(2)  # the hung device's session is under way
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)  # far below the 120 s device timeout
+    finally:
+        small_lab.fault(hung, "none")
+    assert proc.returncode != 0
+    assert "User interrupted execution" in err
+    assert _pool_workers_of(small_lab.home) == []
+    runs = json.loads(hib(small_lab.home, "runs", "--json").stdout)
+    assert runs[0]["status"] in ("canceled", "interrupted"), runs[0]
