@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hib_orchestrator.images.blobstore import BlobStore
 from hib_orchestrator.images.retry import RetryPolicy
-from hib_orchestrator.images.transfer import BackupOptions, BackupResult, Progress, backup
 from hib_orchestrator.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from hib_orchestrator.images.prefetch import Prefetch
+    from hib_orchestrator.images.transfer import BackupOptions, BackupResult, Progress, backup
+
+# The engine (SQLAlchemy, ~0.4 s to import) loads on first use, so light submodules
+# (isolated, prefetch) can run before it (see prefetch).
+_ENGINE = ("BackupOptions", "BackupResult", "Progress", "backup")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE:
+        from hib_orchestrator.images import transfer
+
+        return getattr(transfer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(settings: Settings) -> BlobStore:
@@ -46,12 +61,15 @@ def backup_host(
     options: BackupOptions | None = None,
     settings: Settings | None = None,
     run_id: int | None = None,
+    prefetch: Prefetch | None = None,
 ) -> BackupResult:
     """Back up one inventory host's image provider into the configured store.
 
     Per-provider failures come back in the result (``status``/``error_code``); bad settings
     raise ConfigError, an unknown provider UnsupportedProvider.
     """
+    from hib_orchestrator.images.transfer import backup
+
     settings = settings or load_settings()
     return backup(
         host,
@@ -61,6 +79,7 @@ def backup_host(
         sessions=sessions(settings),
         run_id=run_id if run_id is not None else current_run_id(),
         options=options,
+        prefetch=prefetch,
     )
 
 

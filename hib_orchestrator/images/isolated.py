@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from hib_orchestrator.errors import ConfigError, HibError, StoreError, UnsupportedProvider
@@ -72,22 +73,53 @@ def backup_isolated(
 
 def main() -> int:
     """Child side: one JSON request on stdin, one JSON answer line on stdout."""
-    from hib_orchestrator.images import BackupOptions, RetryPolicy, backup_host
+    from hib_orchestrator.images import RetryPolicy
 
     req = json.loads(sys.stdin.read())
+    retry = RetryPolicy(attempts=int(req["attempts"]))
+    # The listing starts before the engine's imports and the database open (see prefetch).
+    early = None if req.get("dry_run") else _prefetch(req, retry)
+
+    from hib_orchestrator.images import BackupOptions, backup_host
+
     options = BackupOptions(
         workers=int(req["workers"]),
         rate_limit=req.get("rate_limit"),
-        retry=RetryPolicy(attempts=int(req["attempts"])),
+        retry=retry,
         dry_run=bool(req.get("dry_run")),
     )
     try:
-        result = backup_host(req["host"], req["provider"], req["settings"], options=options)
+        result = backup_host(
+            req["host"], req["provider"], req["settings"], options=options, prefetch=early
+        )
     except HibError as err:
         print(json.dumps({"raise": {"code": str(err.code), "message": err.message}}))
         return 0
     print(json.dumps({"result": dataclasses.asdict(result)}, default=str))
     return 0
+
+
+def _prefetch(req: Mapping[str, Any], retry: Any) -> Any:
+    """The provider with its listing started, or None (the engine then does both itself and
+    reports whatever made this fail)."""
+    from hib_orchestrator.images import prefetch
+    from hib_orchestrator.settings import load_settings
+
+    try:
+        settings = load_settings()
+        if not settings.image_store_is_local:
+            return None
+        return prefetch.start(
+            req["host"],
+            req["provider"],
+            req["settings"],
+            store_root=Path(settings.image_store),
+            workers=int(req["workers"]),
+            rate_limit=req.get("rate_limit"),
+            retry=retry,
+        )
+    except Exception:  # the engine repeats the step and reports what failed
+        return None
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import gc
-import re
 import threading
 import time
 from collections import Counter, deque
@@ -28,10 +27,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from hib_orchestrator.errors import ChecksumMismatch, HibError, ProviderError
 from hib_orchestrator.images.blobstore import BlobStore, WrittenBlob
 from hib_orchestrator.images.manifest import Known, Manifest
+from hib_orchestrator.images.prefetch import Prefetch, context, list_all, safe_name
 from hib_orchestrator.images.retry import RetryPolicy
 from hib_orchestrator.logs import get_logger, log_context
-from hib_orchestrator.providers.base import ObjectInfo, Provider, ProviderContext
-from hib_orchestrator.providers.ratelimit import RateLimiter
+from hib_orchestrator.providers.base import ObjectInfo, Provider
 from hib_orchestrator.providers.registry import ProviderRegistry, default_registry
 
 log = get_logger(__name__)
@@ -130,8 +129,12 @@ def backup(
     run_id: int | None = None,
     options: BackupOptions | None = None,
     registry: ProviderRegistry | None = None,
+    prefetch: Prefetch | None = None,
 ) -> BackupResult:
     """Back up one provider into the store; failures are returned in the result, not raised.
+
+    ``prefetch`` hands over a provider already created, its listing already running
+    (:mod:`.prefetch`); it is closed like one made here.
 
     Raises:
         ConfigError: bad settings or options (the caller reports BAD_CONFIG / exit 2).
@@ -142,20 +145,19 @@ def backup(
     result = BackupResult(provider=host, provider_type=provider_type, run_id=run_id)
     started = time.monotonic()
     with _long_lived_gc(), log_context(host=host, run_id=run_id, operation="images"):
-        ctx = ProviderContext(
-            host=host,
-            limiter=RateLimiter(options.rate_limit),
-            pool_size=max(1, options.workers),
-            workdir=store.root / "work" / _safe_name(host),
-        )
-        provider = registry.create(provider_type, settings, ctx)
+        if prefetch is None:
+            ctx = context(host, store.root, options.workers, options.rate_limit)
+            provider = registry.create(provider_type, settings, ctx)
+        else:
+            provider = prefetch.provider
         try:
             with (
                 store.lock("store", shared=True, busy="hib prune is running; try again"),
-                store.lock(f"provider-{_safe_name(host)}", busy=f"a backup of {host} is running"),
+                store.lock(f"provider-{safe_name(host)}", busy=f"a backup of {host} is running"),
             ):
                 store.clean_parts()
                 run = _Run(host, provider, store, Manifest(sessions, host, run_id), options, result)
+                run.listed = prefetch.listing if prefetch is not None else None
                 if options.dry_run:
                     run.preview()
                 else:
@@ -189,11 +191,13 @@ class _Run:
         self.total = 0
         self.done = 0
         self.codes: Counter[str] = Counter()
+        #: A listing started before the run (prefetch), else the run lists itself.
+        self.listed: Future[list[ObjectInfo]] | None = None
 
     def preview(self) -> None:
         """Dry run: list and compare, count what would be downloaded; write nothing."""
         try:
-            listing = self._list()
+            listing = self.listed.result() if self.listed is not None else self._list()
         except ProviderError as err:
             _fail(self.result, err)
             return
@@ -209,7 +213,7 @@ class _Run:
         with ThreadPoolExecutor(1, thread_name_prefix="hib-list") as lister:
             # The listing mostly waits on the network (outside the GIL with obstore) while the
             # database opens the snapshot and loads the known versions.
-            listed = lister.submit(self._list)
+            listed = self.listed or lister.submit(self._list)
             self.result.snapshot_id = self.manifest.start(self.result.provider_type)
             self._go(listed)
 
@@ -263,9 +267,7 @@ class _Run:
         }
 
     def _list(self) -> list[ObjectInfo]:
-        objs = self.options.retry.call(lambda: list(self.provider.list_objects()))
-        # A key listed twice (API paging overlap) is one object: keep the last answer.
-        return list({o.key: o for o in objs}.values())
+        return list_all(self.provider, self.options.retry)
 
     def _plan(self, listing: list[ObjectInfo], known: dict[str, Known]) -> _Plan:
         prev = self.manifest.previous_id
@@ -476,7 +478,3 @@ def _fail(result: BackupResult, err: HibError) -> None:
     result.status = "failed"
     result.error_code = str(err.code)
     result.error_message = err.message
-
-
-def _safe_name(host: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", host) or "_"
