@@ -3,7 +3,7 @@
 rich lays out a table cell by cell, measuring every cell's rendered width: ~0.45 ms a row, so
 ``hib hosts`` over 10,000 hosts took 4.4 s of layout. Past :data:`PLAIN_ROWS` rows the same
 columns are printed as plain text (fixed-width columns, two spaces apart, no colour, one
-write), which costs ~10 us a row and stays greppable and ``sort``-able.
+write), which costs a few us a row and stays greppable and ``sort``-able.
 """
 
 from __future__ import annotations
