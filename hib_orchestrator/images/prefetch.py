@@ -9,9 +9,10 @@ obstore). :func:`start` creates the provider and runs the listing on a thread fi
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,11 @@ from hib_orchestrator.providers.registry import ProviderRegistry, default_regist
 
 @dataclass(slots=True)
 class Prefetch:
-    """A created provider and its listing in progress (or done)."""
+    """A created provider and its listing in progress (or done), since ``started``."""
 
     provider: Provider
     listing: Future[list[ObjectInfo]]
+    started: float = field(default_factory=time.monotonic)
 
 
 def safe_name(host: str) -> str:
@@ -66,10 +68,11 @@ def start(
     Raises:
         ConfigError, UnsupportedProvider: as the engine would (bad settings, no plug-in).
     """
+    started = time.monotonic()
     provider = (registry or default_registry()).create(
         provider_type, settings, context(host, store_root, workers, rate_limit)
     )
     pool = ThreadPoolExecutor(1, thread_name_prefix="hib-list")
     listing = pool.submit(list_all, provider, retry)
     pool.shutdown(wait=False)  # the thread ends with the listing
-    return Prefetch(provider, listing)
+    return Prefetch(provider, listing, started)

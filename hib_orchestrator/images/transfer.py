@@ -143,7 +143,8 @@ def backup(
     options = options or BackupOptions()
     registry = registry or default_registry()
     result = BackupResult(provider=host, provider_type=provider_type, run_id=run_id)
-    started = time.monotonic()
+    # A prefetched listing belongs to this backup's duration.
+    started = prefetch.started if prefetch is not None else time.monotonic()
     with _long_lived_gc(), log_context(host=host, run_id=run_id, operation="images"):
         if prefetch is None:
             ctx = context(host, store.root, options.workers, options.rate_limit)
