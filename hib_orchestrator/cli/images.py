@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from hib_orchestrator.settings import load_settings
 
@@ -59,6 +57,9 @@ def images_ls(
     if as_json:
         _emit(rows)
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("key", "size", "sha256", "first run", "last run", "deleted", box=None)
     for r in rows:
         table.add_row(
@@ -82,6 +83,9 @@ def images_snapshots(
     if as_json:
         _emit(rows)
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(
         "id",
         "run",

@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from hib_orchestrator.lab import manager
 from hib_orchestrator.lab.platforms import PLATFORM_NAMES
 from hib_orchestrator.lab.state import DEFAULT_DEVICES, DEFAULT_SEED, FAULT_KINDS, LabSpec
 from hib_orchestrator.settings import load_settings
+
+
+def _manager() -> Any:
+    # Imported on use: the manager loads yaml, the inventory writer and the stand-ins, which
+    # every other `hib` command would pay for at start-up.
+    from hib_orchestrator.lab import manager
+
+    return manager
 
 
 def _platforms(value: str | None) -> tuple[str, ...]:
@@ -37,22 +45,22 @@ def lab_up(
     """Start the lab in the background (idempotent); the last line is the inventory path."""
     spec = LabSpec(devices, _platforms(platforms), seed)
     settings = load_settings()
-    result = manager.up(settings, spec, providers=providers)
+    result = _manager().up(settings, spec, providers=providers)
     word = "started" if result.started else "already running"
     typer.echo(f"lab {word}: {spec.devices} devices on port {result.port} (pid {result.pid})")
-    for row in manager.status(settings)["providers"]:
+    for row in _manager().status(settings)["providers"]:
         typer.echo(f"  image host {row['host']} ({row['provider']}): {row['endpoint']}")
     typer.echo(str(result.inventory))
 
 @lab.command("inventory")
 def lab_inventory() -> None:
     """Print the path of the running lab's inventory."""
-    typer.echo(str(manager.inventory_path(load_settings())))
+    typer.echo(str(_manager().inventory_path(load_settings())))
 
 @lab.command("status")
 def lab_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show whether the lab runs, its devices and their faults."""
-    info = manager.status(load_settings())
+    info = _manager().status(load_settings())
     if as_json:
         typer.echo(json.dumps(info, indent=1))
         return
@@ -68,7 +76,7 @@ def lab_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 @lab.command("down")
 def lab_down() -> None:
     """Stop every lab process (fine when nothing runs)."""
-    stopped = manager.down(load_settings())
+    stopped = _manager().down(load_settings())
     typer.echo("lab stopped" if stopped else "lab was not running")
 
 @lab.command("mutate")
@@ -77,7 +85,7 @@ def lab_mutate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Change significant configuration lines of K devices and print their names."""
-    hosts = manager.mutate(load_settings(), devices)
+    hosts = _manager().mutate(load_settings(), devices)
     if as_json:
         typer.echo(json.dumps({"hosts": hosts}))
     else:
@@ -90,7 +98,7 @@ def lab_fault(
     kind: str = typer.Argument(..., help=f"One of {', '.join(FAULT_KINDS)}."),
 ) -> None:
     """Set a fault on one device (`none` clears it)."""
-    manager.set_fault(load_settings(), host, kind)
+    _manager().set_fault(load_settings(), host, kind)
     typer.echo(f"{host}: fault {kind}")
 
 @lab.command("cloginrc")
@@ -99,14 +107,14 @@ def lab_cloginrc(
                                           "the lab directory's rancid/)."),
 ) -> None:
     """Write a RANCID .cloginrc (and ssh wrapper) for the lab; print its path."""
-    typer.echo(str(manager.cloginrc(load_settings(), directory)))
+    typer.echo(str(_manager().cloginrc(load_settings(), directory)))
 
 
 @lab.command("secrets")
 def lab_secrets() -> None:
     """Print every secret planted in the lab, one per line."""
     out = sys.stdout
-    for value in manager.secrets(load_settings()):
+    for value in _manager().secrets(load_settings()):
         out.write(value + "\n")
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-import yaml
-from rich.console import Console
 
 from hib_orchestrator.errors import ConfigError
 from hib_orchestrator.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from hib_orchestrator.cli.live import LiveView
     from hib_orchestrator.orchestration.execute import RunResult
     from hib_orchestrator.orchestration.progress import RunProgress
@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 
 def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def _yaml_value(text: str) -> Any:
+    import yaml  # on use: every `hib` command imports this module
+
+    return yaml.safe_load(text)
 
 
 def _extravars(values: list[str] | None) -> dict[str, Any]:
@@ -40,7 +46,7 @@ def _extravars(values: list[str] | None) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"-e {item!r}: expected key=value or a JSON object")
-        out[key.strip()] = yaml.safe_load(value) if value else ""
+        out[key.strip()] = _yaml_value(value) if value else ""
     return out
 
 
@@ -117,6 +123,8 @@ def run(
         strategy=STRATEGIES.get(strategy, strategy),
         idempotency_key=idempotency_key, label=label or str(playbook),
     )
+    from rich.console import Console
+
     console = Console(stderr=as_json, highlight=False)
     view: dict[str, LiveView] = {}
 

@@ -10,17 +10,38 @@ other code).
 
 from __future__ import annotations
 
-from hib_orchestrator.lab.inventory import add_image_hosts
-from hib_orchestrator.lab.manager import (
-    down,
-    inventory_path,
-    mutate,
-    secrets,
-    set_fault,
-    status,
-    up,
-)
-from hib_orchestrator.lab.state import LabSpec
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hib_orchestrator.lab.inventory import add_image_hosts
+    from hib_orchestrator.lab.manager import (
+        down,
+        inventory_path,
+        mutate,
+        secrets,
+        set_fault,
+        status,
+        up,
+    )
+    from hib_orchestrator.lab.state import LabSpec
+
+# Imported on first use: every `hib` command loads the CLI module of `hib lab`, and the
+# manager pulls in yaml, the inventory writer and the image-host stand-ins.
+_EXPORTS = {
+    "LabSpec": "hib_orchestrator.lab.state",
+    "add_image_hosts": "hib_orchestrator.lab.inventory",
+    **{name: "hib_orchestrator.lab.manager"
+       for name in ("down", "inventory_path", "mutate", "secrets", "set_fault", "status", "up")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = ["LabSpec", "add_image_hosts", "down", "inventory_path", "mutate", "secrets",
            "set_fault", "status", "up"]
