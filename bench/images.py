@@ -14,7 +14,8 @@ benchmark-only stand-in, ~0.5 ms server CPU per GET) when available, else moto's
 (~1.8 ms CPU per GET, which then caps every client). ``--standin moto`` forces moto.
 rclone rows are skipped with a note when rclone is not installed (``apt-get install rclone``).
 hib rows also show the module's own ``duration_s`` from the run record (the playbook wall minus
-Ansible start-up and the recorder).
+Ansible start-up and the recorder). hib's S3 client is the host default (``hib_download: auto``:
+obstore when installed, see docs/images.md "S3 clients").
 
 Part 2 (streaming): the ``local`` provider over STREAM_SMALL and STREAM_LARGE tiny files
 (default 10,000 and 100,000), run as ``python -m hib_orchestrator.images.isolated`` (the
