@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hib_orchestrator.images.blobstore import BlobStore
 from hib_orchestrator.images.retry import RetryPolicy
+from hib_orchestrator.lazy import lazy_exports
 from hib_orchestrator.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -20,15 +21,8 @@ if TYPE_CHECKING:
 
 # The engine (SQLAlchemy, ~0.4 s to import) loads on first use, so light submodules
 # (isolated, prefetch) can run before it (see prefetch).
-_ENGINE = ("BackupOptions", "BackupResult", "Progress", "backup")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _ENGINE:
-        from hib_orchestrator.images import transfer
-
-        return getattr(transfer, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(
+    ("BackupOptions", "BackupResult", "Progress", "backup"), "hib_orchestrator.images.transfer"))
 
 
 def open_store(settings: Settings) -> BlobStore:

@@ -10,8 +10,9 @@ other code).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hib_orchestrator.lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover
     from hib_orchestrator.lab.inventory import add_image_hosts
@@ -35,12 +36,7 @@ _EXPORTS = {
        for name in ("down", "inventory_path", "mutate", "secrets", "set_fault", "status", "up")},
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = ["LabSpec", "add_image_hosts", "down", "inventory_path", "mutate", "secrets",

@@ -14,8 +14,9 @@ controller, which must not load SQLAlchemy (every forked worker would pay for it
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hib_orchestrator.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hib_orchestrator.recording.database import open_engine
@@ -42,12 +43,7 @@ _EXPORTS = {
     "show_run": "hib_orchestrator.recording.queries",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
