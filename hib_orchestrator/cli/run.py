@@ -100,6 +100,8 @@ def run(
 
     Exit 0 every host ok, 1 a host failed, 2 bad input, 3 canceled or interrupted.
     """
+    from rich.console import Console
+
     from hib_orchestrator.cli.live import LiveView
     from hib_orchestrator.orchestration.execute import Hooks, RunOptions, execute
     from hib_orchestrator.orchestration.runner import check_strategy, project_root
@@ -115,16 +117,15 @@ def run(
         label = f"policy:{policy}"
     elif playbook is None:
         playbook = project_root() / "playbooks" / "backup.yml"
-    check_strategy(STRATEGIES.get(strategy, strategy))
+    strategy = STRATEGIES.get(strategy, strategy)
+    check_strategy(strategy)
     opts = RunOptions(
         playbook=playbook, inventory=_inventory(inventory, settings), limit=limit,
         platforms=_split(platform), groups=_split(group), forks=forks, timeout=timeout,
         retries=retries, extravars=_extravars(extra_vars), check=check,
-        strategy=STRATEGIES.get(strategy, strategy),
+        strategy=strategy,
         idempotency_key=idempotency_key, label=label or str(playbook),
     )
-    from rich.console import Console
-
     console = Console(stderr=as_json, highlight=False)
     view: dict[str, LiveView] = {}
 
