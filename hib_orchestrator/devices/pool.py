@@ -42,7 +42,7 @@ WORKER_MODULE = "hib_orchestrator.devices.pool_worker"
 log = get_logger(__name__)
 
 
-def _stderr_fd() -> int | None:
+def _stderr_fd() -> int:
     try:
         os.fstat(2)
     except OSError:
