@@ -20,6 +20,7 @@ import pytest
 
 from hib_orchestrator.devices import BackupRequest, Connection, FetchPolicy
 from hib_orchestrator.devices.pool import SessionPool, active_pool, start_pool, stop_pool
+from hib_orchestrator.procs import pid_alive
 
 from .conftest import BIN, PLAYBOOK, REPO, Lab, hib
 
@@ -49,14 +50,6 @@ def _workers(pool: SessionPool) -> list[int]:
     return [w.proc.pid for w in pool._workers if w.alive]
 
 
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_pool_runs_sessions_concurrently_in_its_interpreters(small_lab: Lab) -> None:
     hosts = sorted(small_lab.hosts())
     pool = SessionPool(processes=2, threads=2)
@@ -76,7 +69,7 @@ def test_pool_runs_sessions_concurrently_in_its_interpreters(small_lab: Lab) -> 
         assert len(pids) == 2 and os.getpid() not in pids
     finally:
         pool.close()
-    assert not any(_running(pid) for pid in pids)
+    assert not any(pid_alive(pid) for pid in pids)
     with pytest.raises(RuntimeError):
         pool.backup(_request(small_lab, hosts[0]), small_lab.store)
     pool.close()  # idempotent
