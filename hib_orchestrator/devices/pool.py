@@ -26,9 +26,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -50,27 +52,85 @@ def _stderr_fd() -> int:
     return 2
 
 
-class _Worker:
-    """One session interpreter: its pipes, its reader thread and the sessions it runs."""
+class _Forked:
+    """The part of ``Popen``'s interface the pool uses, for a child made by ``os.fork``."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            with contextlib.suppress(ChildProcessError):
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.01)
+        return self.returncode  # type: ignore[return-value]
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def _fork_worker(req_read: int, res_write: int, threads: int) -> _Forked:
+    pid = os.fork()
+    if pid:
+        return _Forked(pid)
+    code = 0
+    try:  # the child: a copy of the caller with netmiko and the profiles already loaded
+        from hib_orchestrator.devices.pool_worker import serve
+
+        # Only its own two pipe ends: a sibling's inherited write end would keep that sibling
+        # from ever seeing end-of-input when this process dies.
+        low, high = sorted((req_read, res_write))
+        os.closerange(3, low)
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, os.sysconf("SC_OPEN_MAX"))
+        serve(Connection(req_read, writable=False), Connection(res_write, readable=False),
+              threads)
+    except BaseException:
+        code = 70
+    finally:
+        os._exit(code)  # never the parent's atexit handlers, never back into its caller
+
+
+class _Worker:
+    """One session interpreter: its pipes, its reader thread and the sessions it runs.
+
+    ``fork``: the interpreter is a fork of this process (no start-up: netmiko is already
+    imported); callers fork only while no other thread runs. Otherwise a fresh interpreter.
+    """
+
+    def __init__(self, threads: int, *, fork: bool = False) -> None:
         req_read, req_write = os.pipe()
         res_read, res_write = os.pipe()
+        self.proc: subprocess.Popen[bytes] | _Forked
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", WORKER_MODULE, str(req_read), str(res_write),
-                 str(threads)],
-                pass_fds=(req_read, res_write),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,  # Ansible's stdout belongs to its stdout callback
-                # Explicitly: Ansible marks the controller's stderr close-on-exec, and hib's log
-                # lines (JSON with HIB_LOG_FORMAT=json) must still reach it.
-                stderr=_stderr_fd(),
-                close_fds=True,
-                # Like Ansible's forked workers: a Ctrl-C at the terminal is the controller's to
-                # handle; the interpreter ends when the controller closes its pipe.
-                start_new_session=True,
-            )
+            if fork:
+                self.proc = _fork_worker(req_read, res_write, threads)
+            else:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", WORKER_MODULE, str(req_read), str(res_write),
+                     str(threads)],
+                    pass_fds=(req_read, res_write),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,  # Ansible's stdout belongs to its stdout callback
+                    # Explicitly: Ansible marks the controller's stderr close-on-exec, and hib's
+                    # log lines (JSON with HIB_LOG_FORMAT=json) must still reach it.
+                    stderr=_stderr_fd(),
+                    close_fds=True,
+                    # Like Ansible's forked workers: a Ctrl-C at the terminal is the controller's
+                    # to handle; the interpreter ends when the controller closes its pipe.
+                    start_new_session=True,
+                )
         finally:
             os.close(req_read)
             os.close(res_write)
@@ -81,6 +141,9 @@ class _Worker:
         self.alive = True
         self._reader = threading.Thread(target=self._read, name=f"hib-pool-{self.proc.pid}",
                                         daemon=True)
+
+    def start(self) -> None:
+        """Start reading results (after every fork of the caller is done)."""
         self._reader.start()
 
     def submit(self, job: int, request: BackupRequest, store_root: str,
@@ -141,9 +204,12 @@ class SessionPool:
         processes: Interpreters to start (one per spare core is the useful maximum).
         threads: Concurrent sessions per interpreter; ``processes * threads`` should cover the
             number of hosts the caller keeps in flight (Ansible's ``forks``).
+        fork: Start the interpreters now, as forks of this process (instant, modules already
+            imported); call it before this process starts threads. A worker that dies later is
+            replaced by a fresh interpreter.
     """
 
-    def __init__(self, processes: int, threads: int) -> None:
+    def __init__(self, processes: int, threads: int, *, fork: bool = False) -> None:
         if processes < 1 or threads < 1:
             raise ValueError("a session pool needs at least one process and one thread")
         self.processes = processes
@@ -153,6 +219,10 @@ class SessionPool:
         self._jobs = itertools.count(1)
         self._workers: list[_Worker] = []
         self._closed = False
+        if fork:
+            self._workers = [_Worker(threads, fork=True) for _ in range(processes)]
+            for worker in self._workers:
+                worker.start()
 
     def backup(self, request: BackupRequest, store_root: Path | str) -> BackupResult:
         """Run :func:`backup_device` for ``request`` in a worker and wait for its result."""
@@ -169,6 +239,7 @@ class SessionPool:
         self._workers = [w for w in self._workers if w.alive]
         if len(self._workers) < self.processes:
             self._workers.append(_Worker(self.threads))
+            self._workers[-1].start()
             return self._workers[-1]
         return min(self._workers, key=lambda w: len(w.pending))
 

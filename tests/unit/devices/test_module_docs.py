@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
+MODULES = ["device_config", "device_batch", "device_result", "config_commit"]
 TYPES = {"str": "str", "list": "list", "float": "float", "int": "int", "bool": "bool",
          "dict": "dict"}
 
@@ -27,7 +28,7 @@ def _load(path: Path) -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("name", ["device_config", "config_commit"])
+@pytest.mark.parametrize("name", MODULES)
 def test_documentation_matches_the_argument_spec(name: str) -> None:
     doc = yaml.safe_load(_load(REPO / "plugins" / "modules" / f"{name}.py").DOCUMENTATION)
     spec: dict[str, Any] = _load(REPO / "plugins" / "action" / f"{name}.py").ARGUMENT_SPEC
@@ -42,7 +43,7 @@ def test_documentation_matches_the_argument_spec(name: str) -> None:
         assert yaml.safe_load(getattr(_load(REPO / "plugins" / "modules" / f"{name}.py"), block))
 
 
-@pytest.mark.parametrize("name", ["device_config", "config_commit"])
+@pytest.mark.parametrize("name", MODULES)
 def test_ansible_doc_renders_the_module(name: str) -> None:
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("ansible-doc")), f"hib.orchestrator.{name}"],
