@@ -82,9 +82,9 @@ def run(
     group: list[str] | None = typer.Option(None, "--group", help="Only hosts in these groups."),
     forks: int | None = typer.Option(None, "--forks", min=1, help="Concurrency cap."),
     strategy: str = typer.Option(
-        "fleet", "--strategy",
-        help="Ansible strategy: fleet (hib.orchestrator.fleet: device sessions without a fork "
-             "per host), linear (one forked worker per host), or any strategy name.",
+        "linear", "--strategy",
+        help="Ansible strategy: linear (Ansible's own; the backup playbook runs a play batch's "
+             "devices in one task), fleet (hib.orchestrator.fleet, opt-in), or any strategy name.",
     ),
     timeout: int | None = typer.Option(None, "--timeout", min=1, help="Seconds per device."),
     retries: int | None = typer.Option(None, "--retries", min=0, help="Retries per device."),

@@ -80,7 +80,8 @@ class _Forked:
             os.kill(self.pid, signal.SIGKILL)
 
 
-def _fork_worker(req_read: int, res_write: int, threads: int) -> _Forked:
+def _fork_worker(fds: tuple[int, int, int, int], threads: int) -> _Forked:
+    req_read, req_write, res_read, res_write = fds
     pid = os.fork()
     if pid:
         return _Forked(pid)
@@ -88,12 +89,13 @@ def _fork_worker(req_read: int, res_write: int, threads: int) -> _Forked:
     try:  # the child: a copy of the caller with netmiko and the profiles already loaded
         from hib_orchestrator.devices.pool_worker import serve
 
-        # Only its own two pipe ends: a sibling's inherited write end would keep that sibling
-        # from ever seeing end-of-input when this process dies.
-        low, high = sorted((req_read, res_write))
-        os.closerange(3, low)
-        os.closerange(low + 1, high)
-        os.closerange(high + 1, os.sysconf("SC_OPEN_MAX"))
+        # Only the parent's ends of its own pipes, still bare descriptors here. Every other
+        # inherited descriptor stays open: an object of the parent's that wraps one would close
+        # that number again when collected, by then perhaps a live SSH socket of this process.
+        # (A sibling forked later holds our request pipe's write end too; it exits on the
+        # parent's death itself, and then we see end-of-input.)
+        os.close(req_write)
+        os.close(res_read)
         serve(Connection(req_read, writable=False), Connection(res_write, readable=False),
               threads)
     except BaseException:
@@ -115,7 +117,7 @@ class _Worker:
         self.proc: subprocess.Popen[bytes] | _Forked
         try:
             if fork:
-                self.proc = _fork_worker(req_read, res_write, threads)
+                self.proc = _fork_worker((req_read, req_write, res_read, res_write), threads)
             else:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", WORKER_MODULE, str(req_read), str(res_write),

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from hib_orchestrator.devices.progress import ProgressReader
 from hib_orchestrator.errors import ConfigError
 from hib_orchestrator.orchestration import ledger
 from hib_orchestrator.orchestration.progress import HostProgress, RunProgress
@@ -24,6 +25,7 @@ from hib_orchestrator.orchestration.runner import (
     CancelToken,
     RunnerOutcome,
     RunRequest,
+    progress_path,
     run_playbook,
 )
 from hib_orchestrator.orchestration.selection import play_patterns, select_hosts
@@ -173,10 +175,16 @@ def _run(
                          forks=opts.forks, strategy=opts.strategy, check=opts.check,
                          extravars=extravars)
 
+    batch = ProgressReader(progress_path(settings, run_id))
+
     def on_event(event: dict[str, Any]) -> None:
-        hp = progress.apply(event)
-        if hp is not None:
-            hooks.host_changed(hp)
+        # A device batch prints a line per finished device: each of those events is the moment
+        # to pick up what it appended to the progress file.
+        changed = [progress.apply_device(doc) for doc in batch.new()]
+        changed.append(progress.apply(event))
+        for hp in changed:
+            if hp is not None:
+                hooks.host_changed(hp)
 
     try:
         with _signals(cancel, hooks.note):

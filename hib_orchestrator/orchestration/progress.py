@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hib_orchestrator.devices.progress import device_status
+
 HIB_ACTIONS = ("device_config", "provider_images")
 
 _STATUS_BY_EVENT = {
@@ -94,8 +96,13 @@ class RunProgress:
         if status is None:
             return None
         res = data.get("res") or {}
-        if res.get("hib_kind") == "commit":
-            return None  # the run's commit task says nothing about the host it ran on
+        if res.get("hib_kind") in ("commit", "device_batch"):
+            # The commit says nothing about the host it ran on; a batch's result holds every
+            # device's, which the progress file gave one by one (this settles any missed).
+            batch = res.get("hosts") if res.get("hib_kind") == "device_batch" else None
+            for name, own in (batch or {}).items():
+                self.apply_device({"host": name, "status": device_status(own), **own})
+            return None
         if status == "ok" and res.get("changed"):
             status = "changed"
         action = str(data.get("task_action") or "")
@@ -114,6 +121,17 @@ class RunProgress:
             )
             hp.message = _one_line(res.get("msg"))
         return hp if ours or (hp.status, hp.error_code) != before else None
+
+
+    def apply_device(self, doc: dict[str, Any]) -> HostProgress | None:
+        """Fold in one device a batch finished (a progress-file line); returns it if it moved."""
+        hp = self.hosts.setdefault(doc["host"], HostProgress(doc["host"]))
+        before = (hp.status, hp.error_code)
+        hp.status, hp.kind = doc["status"], "device"
+        if hp.status in ("failed", "unreachable"):
+            hp.error_code = doc.get("error_code")
+            hp.message = _one_line(doc.get("msg"))
+        return hp if (hp.status, hp.error_code) != before else None
 
 
 def _one_line(value: Any) -> str | None:

@@ -140,6 +140,11 @@ def _redact_artifacts(artifact_dir: Path) -> None:
         path.write_text(json.dumps(doc), encoding="utf-8")
 
 
+def progress_path(settings: Settings, run_id: int) -> Path:
+    """Where a run's device batches report each device as it ends (``HIB_PROGRESS_FILE``)."""
+    return settings.runner_dir / str(run_id) / "progress.jsonl"
+
+
 def run_playbook(
     request: RunRequest,
     settings: Settings,
@@ -161,6 +166,7 @@ def run_playbook(
         "ANSIBLE_FORCE_COLOR": "0",
         "HIB_RUN_ID": str(run_id),
         "HIB_CANCEL_FILE": str(cancel.cancel_file),
+        "HIB_PROGRESS_FILE": str(progress_path(settings, run_id)),
         "HIB_HOME": str(settings.home),
         "HIB_DB_URL": settings.db_url,
         "HIB_CONFIG_STORE": str(settings.config_store),

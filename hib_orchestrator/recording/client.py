@@ -158,14 +158,17 @@ class RecorderClient:
 
     def result(self, uuid: str, host: str, status: str, result: Mapping[str, Any], *,
                ignored: bool = False, no_log: bool = False,
-               secrets: Callable[[], set[str]] | None = None) -> None:
+               secrets: Callable[[], set[str]] | None = None,
+               seconds: float | None = None) -> None:
         """One task result; only the keys the recorder may store leave this process.
 
         ``secrets`` gives the host's secret variable values, asked only for failures (the only
-        results whose message is kept), and masked in that message.
+        results whose message is kept), and masked in that message. ``seconds``: the host's time
+        on the task when the caller knows it (a batch's devices), else timed since host_start.
         """
         started = self._starts.pop((uuid, host), None)
-        seconds = round(time.monotonic() - started, 3) if started is not None else None
+        if seconds is None and started is not None:
+            seconds = round(time.monotonic() - started, 3)
         failing = status in ("failed", "unreachable")
         known = secrets() if failing and secrets is not None else set()
         self._send({"op": "result", "uuid": uuid, "host": host, "status": status,

@@ -88,7 +88,8 @@ class ActionModule(ActionBase):
                     check_mode=bool(self._task.check_mode), want_diff=bool(self._task.diff),
                     owner_pid=CONTROLLER_PID))
             except HibError as err:
-                hosts[host] = failed_result(str(err.code), err.message)
+                hosts[host] = {"hib_kind": "device", "commit": None,
+                               **failed_result(str(err.code), err.message)}
                 self._report(None, host, hosts[host])
         progress = ProgressFile.from_env()
 
@@ -99,8 +100,8 @@ class ActionModule(ActionBase):
                                           "msg": CANCELED_MESSAGE}
             else:
                 shaped = shape_result(outcome, request)
-            hosts[host] = shaped
-            self._report(progress, host, shaped)
+            hosts[host] = {"hib_kind": "device", "commit": None, **shaped}
+            self._report(progress, host, hosts[host])
 
         forks = int(context.CLIARGS.get("forks") or 5)
         try:

@@ -69,6 +69,7 @@ from ansible.release import __version__ as ansible_version
 
 try:
     # Only the light client: the database work happens in the recorder's own process.
+    from hib_orchestrator.devices.progress import ansible_status as batch_status
     from hib_orchestrator.recording.aggregate import secret_values
     from hib_orchestrator.recording.client import RecorderClient
 
@@ -209,15 +210,39 @@ class CallbackModule(CallbackBase):
             return
         task = _task(result)
         host = getattr(result, "host", None) or result._host
+        data = _result_dict(result)
+        kind = data.get("hib_kind")
+        if kind == "device_report":
+            return  # a device_batch result handed back to Ansible: recorded with its batch
+        if kind == "device_batch" and isinstance(data.get("hosts"), Mapping):
+            self._record_batch(task, host, data, ignored=bool(ignored))
+            return
         self._recorder.result(
             task._uuid,
             _host_name(result),
             status,
-            _result_dict(result),
+            data,
             ignored=bool(ignored),
             no_log=task.no_log is True,
             secrets=lambda: _host_secrets(host),
         )
+
+    def _record_batch(self, task: Any, first: Any, data: Mapping[str, Any], *,
+                      ignored: bool) -> None:
+        """One result per device of a device_batch task, as a per-host task would have given."""
+        inventory = getattr(task.get_variable_manager(), "_inventory", None)
+        for name, own in data["hosts"].items():
+            host = inventory.get_host(name) if inventory is not None else None
+            self._recorder.result(
+                task._uuid,
+                name,
+                batch_status(own),
+                {**own, "hib_kind": "device"},
+                ignored=ignored,
+                no_log=task.no_log is True,
+                secrets=lambda host=host or first: _host_secrets(host),
+                seconds=own.get("duration_s"),
+            )
 
     def v2_runner_on_ok(self, result: Any) -> None:
         self._record(result, "ok")

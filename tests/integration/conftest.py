@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 HIB = str(BIN / "hib")
 PLAYBOOK = REPO / "playbooks" / "backup.yml"
+PER_HOST_PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "per_host.yml"
 CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"
 SSHD = "/usr/sbin/sshd"
 
@@ -43,16 +44,27 @@ class PlaybookRun:
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def device(self, host: str) -> dict[str, Any]:
-        """The device_config result of ``host``."""
-        for doc in self.results:
-            if doc["host"] == host and doc["action"].endswith("device_config"):
-                return dict(doc["result"])
-        raise KeyError(host)
+        """The device result of ``host`` (its device_config task, or its entry of the batch)."""
+        try:
+            return dict(self.devices()[host])
+        except KeyError:
+            raise KeyError(host) from None
 
     def devices(self) -> dict[str, dict[str, Any]]:
-        """host -> device_config result."""
-        return {d["host"]: d["result"] for d in self.results
-                if d["action"].endswith("device_config")}
+        """host -> device result, from device_config tasks or device_batch results."""
+        out: dict[str, dict[str, Any]] = {}
+        for d in self.results:
+            if d["action"].endswith("device_config"):
+                out[d["host"]] = d["result"]
+            elif d["action"].endswith("device_batch"):
+                out.update(d["result"]["hosts"])
+        return out
+
+    def ansible_status(self, host: str) -> str:
+        """What Ansible itself recorded for the device: ok, failed or unreachable."""
+        statuses = [d["status"] for d in self.results if d["host"] == host
+                    and d["action"].endswith(("device_config", "device_result"))]
+        return statuses[-1] if statuses else "ok"
 
     def commit(self) -> dict[str, Any] | None:
         """The config_commit result (None if the task did not run)."""
@@ -63,8 +75,9 @@ class PlaybookRun:
 
 
 def run_playbook(home: Path, inventories: list[Path], *args: str, tag: str = "run",
-                 env: dict[str, str] | None = None) -> PlaybookRun:
-    """Run ``ansible-playbook playbooks/backup.yml`` from the repo root like a user would."""
+                 env: dict[str, str] | None = None, playbook: Path = PLAYBOOK) -> PlaybookRun:
+    """Run ``ansible-playbook playbooks/backup.yml`` (or ``playbook``) from the repo root like a
+    user would."""
     results = home / f"results-{tag}-{os.getpid()}-{len(list(home.glob('results-*')))}.jsonl"
     full_env = {
         **os.environ,
@@ -75,7 +88,7 @@ def run_playbook(home: Path, inventories: list[Path], *args: str, tag: str = "ru
         **(env or {}),
     }
     full_env.pop("HIB_RUN_ID", None)
-    cmd = [str(BIN / "ansible-playbook"), str(PLAYBOOK)]
+    cmd = [str(BIN / "ansible-playbook"), str(playbook)]
     for inventory in inventories:
         cmd += ["-i", str(inventory)]
     proc = subprocess.run([*cmd, *args], cwd=REPO, env=full_env, capture_output=True,
@@ -99,7 +112,7 @@ class Lab:
 
     home: Path
     inventory: Path
-    strategy: str = "linear"
+    path: str = "batch"
 
     @property
     def store(self) -> Path:
@@ -129,19 +142,22 @@ class Lab:
     def run(self, *args: str, extra_inventory: Path | None = None, tag: str = "run",
             env: dict[str, str] | None = None) -> PlaybookRun:
         inventories = [self.inventory] + ([extra_inventory] if extra_inventory else [])
+        playbook, path_env = PATHS[self.path]
         return run_playbook(self.home, inventories, *args, tag=tag,
-                            env={**STRATEGY_ENV[self.strategy], **(env or {})})
+                            env={**path_env, **(env or {})}, playbook=playbook)
 
 
-# Every lab test runs under Ansible's linear strategy (a forked worker per host) and under
-# hib.orchestrator.fleet (threads + session interpreters): same results, same store.
-STRATEGY_ENV: dict[str, dict[str, str]] = {
-    "linear": {"ANSIBLE_STRATEGY": "linear"},
-    "fleet": {},  # the repository's ansible.cfg default
+# Every lab test runs against playbooks/backup.yml as shipped (device_batch: one task for the
+# play batch) and against the per-host form (device_config: one task per device): same results,
+# same store. "fleet" is the per-host form under the opt-in hib.orchestrator.fleet strategy.
+PATHS: dict[str, tuple[Path, dict[str, str]]] = {
+    "batch": (PLAYBOOK, {}),
+    "per_host": (PER_HOST_PLAYBOOK, {}),
+    "fleet": (PER_HOST_PLAYBOOK, {"ANSIBLE_STRATEGY": "hib.orchestrator.fleet"}),
 }
 
 
-@pytest.fixture(scope="module", params=sorted(STRATEGY_ENV))
+@pytest.fixture(scope="module", params=["batch", "per_host"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         ) -> Iterator[Lab]:
     """16 devices, two of each of the 8 platforms, in a private HIB_HOME; always stopped."""
@@ -149,7 +165,7 @@ def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     try:
         out = hib(home, "lab", "up", "--devices", "16", "--seed", "7").stdout
         inventory = Path(out.strip().splitlines()[-1])
-        yield Lab(home=home, inventory=inventory, strategy=request.param)
+        yield Lab(home=home, inventory=inventory, path=request.param)
     finally:
         hib(home, "lab", "down", check=False)
 

@@ -184,8 +184,7 @@ def test_fault_modes_fail_with_their_code_and_keep_the_last_good_copy(
         result = devices[host]
         assert result["error_code"] == expected[kind], (kind, result)
         # a refused connection is Ansible-unreachable, every other fault a failed task
-        status = next(d["status"] for d in run.results
-                      if d["host"] == host and d["action"].endswith("device_config"))
+        status = run.ansible_status(host)
         assert status == ("unreachable" if kind == "refuse" else "failed"), (kind, status)
         assert len(result["msg"].splitlines()) == 1
         assert (lab.store / path_for(host)).read_text() == before[host]

@@ -1,8 +1,8 @@
 """hib.orchestrator.fleet and its session pool, against a real lab and real ansible-playbook.
 
-Every test of test_device_backup.py also runs under the fleet strategy (see the ``lab`` fixture);
-these cover what only the fleet strategy has: the session interpreters, their failure modes and
-the strategy's own settings.
+The fleet strategy is an opt-in for playbooks that back devices up one task per host
+(``device_config``); these cover what only it has: the session interpreters, their failure
+modes and the strategy's own settings, on the per-host playbook of the ``fleet`` lab path.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from hib_orchestrator.devices import BackupRequest, Connection, FetchPolicy
 from hib_orchestrator.devices.pool import SessionPool, active_pool, start_pool, stop_pool
 from hib_orchestrator.procs import pid_alive
 
-from .conftest import BIN, PLAYBOOK, REPO, Lab, hib
+from .conftest import BIN, PER_HOST_PLAYBOOK, REPO, Lab, hib
 
 WORKER = "hib_orchestrator.devices.pool_worker"
 
@@ -33,7 +33,7 @@ def small_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     home = tmp_path_factory.mktemp("hib-fleet")
     try:
         out = hib(home, "lab", "up", "--devices", "4", "--platforms", "cisco_ios").stdout
-        yield Lab(home=home, inventory=Path(out.strip().splitlines()[-1]), strategy="fleet")
+        yield Lab(home=home, inventory=Path(out.strip().splitlines()[-1]), path="fleet")
     finally:
         hib(home, "lab", "down", check=False)
 
@@ -176,11 +176,12 @@ def _pool_workers_of(home: Path) -> list[int]:
 def test_ctrl_c_stops_the_sessions_and_closes_the_run(small_lab: Lab) -> None:
     hung = sorted(small_lab.hosts())[0]
     small_lab.fault(hung, "hang")
-    env = {**os.environ, "HIB_HOME": str(small_lab.home)}
+    env = {**os.environ, "HIB_HOME": str(small_lab.home),
+           "ANSIBLE_STRATEGY": "hib.orchestrator.fleet"}
     env.pop("HIB_RUN_ID", None)
     try:
         proc = subprocess.Popen(
-            [str(BIN / "ansible-playbook"), str(PLAYBOOK), "-i", str(small_lab.inventory),
+            [str(BIN / "ansible-playbook"), str(PER_HOST_PLAYBOOK), "-i", str(small_lab.inventory),
              "-e", "hib_timeout=120"],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
