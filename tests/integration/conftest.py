@@ -140,11 +140,11 @@ class Lab:
         return list(json.loads(out)["hosts"])
 
     def run(self, *args: str, extra_inventory: Path | None = None, tag: str = "run",
-            env: dict[str, str] | None = None) -> PlaybookRun:
+            env: dict[str, str] | None = None, playbook: Path | None = None) -> PlaybookRun:
         inventories = [self.inventory] + ([extra_inventory] if extra_inventory else [])
-        playbook, path_env = PATHS[self.path]
+        default, path_env = PATHS[self.path]
         return run_playbook(self.home, inventories, *args, tag=tag,
-                            env={**path_env, **(env or {})}, playbook=playbook)
+                            env={**path_env, **(env or {})}, playbook=playbook or default)
 
 
 # Every lab test runs against playbooks/backup.yml as shipped (device_batch: one task for the
