@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator contributors
-# Apache-2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Action plugin of ``hib.orchestrator.config_commit``: the run's one commit of staged configs.
 
 Use it as the last task of the play with ``run_once: true``. It takes the store lock (waiting up

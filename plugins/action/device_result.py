@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator developers
-# Apache License 2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Action plugin of ``hib.orchestrator.device_result``: one device's result from its batch.
 
 ``device_batch`` backs up a whole play batch in one task, so Ansible saw one result for all of

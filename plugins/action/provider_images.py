@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator contributors
-# Apache-2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Action plugin of ``hib.orchestrator.provider_images``: Ansible glue over hib_orchestrator.images.
 
 Reads the provider type from ``hib_provider`` and its settings from the host's other ``hib_*``

@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator developers
-# Apache License 2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Notification callback that records every run through hib's Recorder (thin adapter)."""
 
 from __future__ import annotations
@@ -8,6 +9,9 @@ DOCUMENTATION = r"""
 name: recorder
 type: notification
 short_description: Record runs, plays, tasks and per-host results in the hib run database
+version_added: "0.1.0"
+author:
+  - hib-orchestrator developers (@hib-orchestrator)
 description:
   - Records every playbook run in the database hib reads (C(hib runs), C(hib hosts),
     C(hib history)) - SQLite by default, PostgreSQL with a C(postgresql+psycopg://) URL.

@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator contributors
-# Apache-2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 # Documentation only: the work is done on the controller by plugins/action/config_commit.py.
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ description:
     fails with C(STORE_ERROR).
   - Also removes the staging areas of runs that died before committing.
 author:
-  - hib-orchestrator contributors
+  - hib-orchestrator developers (@hib-orchestrator)
 options:
   lock_timeout:
     description: Seconds to wait for the store lock (default C(hib_store_lock_timeout) or 60).
@@ -35,6 +36,7 @@ EXAMPLES = r"""
   hib.orchestrator.config_commit:
     lock_timeout: 120
   run_once: true
+  delegate_to: localhost
 """
 
 RETURN = r"""

@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator developers
-# Apache License 2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 # Documentation only: the work is done on the controller by plugins/action/device_batch.py.
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ description:
     task apply to every device.
   - Prints one line per device as it finishes (C(ok), C(changed), C(failed) with its error code)
     and appends it to E(HIB_PROGRESS_FILE) when set (C(hib run)'s live view). The task itself never
-    fails for a device: it returns every device's result under C(hosts) and the devices Ansible
+    fails for a device; it returns every device's result under C(hosts) and the devices Ansible
     must still mark failed or unreachable under C(report_hosts), for
     M(hib.orchestrator.device_result) to report (see the example and C(playbooks/backup.yml)).
 author:
-  - hib-orchestrator developers
+  - hib-orchestrator developers (@hib-orchestrator)
 options:
   platform:
     description: Platform profile (a netmiko device_type or an alias); overrides C(hib_platform).

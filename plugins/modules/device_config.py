@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator contributors
-# Apache-2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 # Documentation only: the work is done on the controller by plugins/action/device_config.py.
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ description:
     C(UNREACHABLE), C(PROMPT_NOT_DETECTED), C(TRUNCATED_OUTPUT), C(COMMAND_REJECTED),
     C(UNSUPPORTED_PLATFORM), C(STORE_ERROR), C(BAD_CONFIG)).
 author:
-  - hib-orchestrator contributors
+  - hib-orchestrator developers (@hib-orchestrator)
 options:
   platform:
     description: Platform profile (a netmiko device_type or an alias); overrides C(hib_platform).
@@ -97,16 +98,21 @@ EXAMPLES = r"""
     - name: One commit for the run
       hib.orchestrator.config_commit:
       run_once: true
+      delegate_to: localhost
 
 - name: Back up two files of a Linux host
   hosts: servers
   gather_facts: false
   tasks:
-    - hib.orchestrator.device_config:
+    - name: Fetch two files as the host's config
+      hib.orchestrator.device_config:
         platform: linux
         commands: [cat /etc/ssh/sshd_config, cat /etc/nftables.conf]
-    - hib.orchestrator.config_commit:
+
+    - name: One commit for the run
+      hib.orchestrator.config_commit:
       run_once: true
+      delegate_to: localhost
 """
 
 RETURN = r"""

@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator developers
-# Apache License 2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 # Documentation only: the work is done on the controller by plugins/action/device_result.py.
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ description:
     them in a group with C(add_host) and target the group from the next play) and each one gets
     its own result back, failed or unreachable as it was, so the recap, the exit code, retry files
     and C(rescue) blocks treat them as a per-host M(hib.orchestrator.device_config) task would.
-  - A device that succeeded is reported C(ok), never C(changed): its change was reported, and
+  - A device that succeeded is reported C(ok), never C(changed); its change was reported, and
     staged, by the batch.
 author:
-  - hib-orchestrator developers
+  - hib-orchestrator developers (@hib-orchestrator)
 options:
   batch:
     description: The registered result of the M(hib.orchestrator.device_batch) task.

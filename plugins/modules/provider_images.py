@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator contributors
-# Apache-2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 # Documentation only: the work is done on the controller by plugins/action/provider_images.py.
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ description:
     C(BAD_CONFIG)); a run where some objects failed is failed, and the objects that arrived are
     kept, so the next run resumes.
 author:
-  - hib-orchestrator contributors
+  - hib-orchestrator developers (@hib-orchestrator)
 options:
   provider:
     description: Provider type; overrides C(hib_provider).
@@ -67,14 +68,20 @@ EXAMPLES = r"""
       hib.orchestrator.provider_images:
 
 - name: One bucket, capped at 20 requests/s
-  hib.orchestrator.provider_images:
-    provider: s3
-    rate_limit: 20
-    settings:
-      endpoint: https://s3.example.net
-      bucket: pictures
-      access_key_id: "{{ lookup('env', 'S3_KEY') }}"
-      secret_access_key: "{{ lookup('env', 'S3_SECRET') }}"
+  hosts: pictures_bucket
+  gather_facts: false
+  vars:
+    ansible_connection: local
+  tasks:
+    - name: Back up the bucket with settings given to the task
+      hib.orchestrator.provider_images:
+        provider: s3
+        rate_limit: 20
+        settings:
+          endpoint: https://s3.example.net
+          bucket: pictures
+          access_key_id: "{{ lookup('env', 'S3_KEY') }}"
+          secret_access_key: "{{ lookup('env', 'S3_SECRET') }}"
 """
 
 RETURN = r"""
@@ -91,12 +98,30 @@ objects:
   returned: success or object failures
   type: dict
   contains:
-    new: {description: Keys seen for the first time., type: int}
-    changed: {description: Keys whose content changed., type: int}
-    unchanged: {description: Keys skipped (same size and checksum)., type: int}
-    deleted_upstream: {description: Keys gone upstream (tombstoned, blob kept)., type: int}
-    failed: {description: Objects that failed after retries., type: int}
-    bytes: {description: Bytes downloaded., type: int}
+    new:
+      description: Keys seen for the first time.
+      returned: always
+      type: int
+    changed:
+      description: Keys whose content changed.
+      returned: always
+      type: int
+    unchanged:
+      description: Keys skipped (same size and checksum).
+      returned: always
+      type: int
+    deleted_upstream:
+      description: Keys gone upstream (tombstoned, blob kept).
+      returned: always
+      type: int
+    failed:
+      description: Objects that failed after retries.
+      returned: always
+      type: int
+    bytes:
+      description: Bytes downloaded.
+      returned: always
+      type: int
 status:
   description: Snapshot status C(ok), C(partial) (some objects failed) or C(failed).
   returned: when the backup ran

@@ -1,5 +1,6 @@
-# Copyright: hib-orchestrator developers
-# Apache License 2.0
+# Copyright (c) hib-orchestrator developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The ``linear`` strategy without a forked worker per device (thin adapter over hib's pool)."""
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ description:
   - E(HIB_SESSION_PROCESSES) sets the number of session interpreters (default the number of
     CPUs).
 version_added: "0.2.0"
-author: hib-orchestrator developers
+author:
+  - hib-orchestrator developers (@hib-orchestrator)
 """
 
 import math
