@@ -9,6 +9,9 @@ The tree::
     HibError                         code
     ├── ConfigError                  BAD_CONFIG        bad usage/input/configuration -> exit 2
     ├── StoreError                   STORE_ERROR       config git store or image store failed
+    │   ├── StoreLocked              STORE_LOCKED      another run held the store lock too long
+    │   └── RemoteError              PUSH_FAILED       the config remote refused (auth, rejected)
+    │       └── RemoteUnreachable    REMOTE_UNREACHABLE  the config remote cannot be reached
     ├── RecordingError               RECORDING_FAILED  the run database could not be written
     ├── DeviceError                  (per device; host set)
     │   ├── AuthFailed               AUTH_FAILED
@@ -37,6 +40,9 @@ class ErrorCode(StrEnum):
 
     BAD_CONFIG = "BAD_CONFIG"
     STORE_ERROR = "STORE_ERROR"
+    STORE_LOCKED = "STORE_LOCKED"
+    PUSH_FAILED = "PUSH_FAILED"
+    REMOTE_UNREACHABLE = "REMOTE_UNREACHABLE"
     AUTH_FAILED = "AUTH_FAILED"
     TIMEOUT = "TIMEOUT"
     UNREACHABLE = "UNREACHABLE"
@@ -82,6 +88,24 @@ class StoreError(HibError):
     """The config store or image store could not be read, written or locked."""
 
     code = ErrorCode.STORE_ERROR
+
+
+class StoreLocked(StoreError):
+    """Another run held the store lock for longer than the lock timeout; nothing was changed."""
+
+    code = ErrorCode.STORE_LOCKED
+
+
+class RemoteError(StoreError):
+    """The config store's git remote refused a fetch or push (auth, rejected, kept moving)."""
+
+    code = ErrorCode.PUSH_FAILED
+
+
+class RemoteUnreachable(RemoteError):
+    """The config store's git remote could not be reached (network, no such repository)."""
+
+    code = ErrorCode.REMOTE_UNREACHABLE
 
 
 class RecordingError(HibError):
@@ -200,7 +224,10 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "RecordingError",
+    "RemoteError",
+    "RemoteUnreachable",
     "StoreError",
+    "StoreLocked",
     "TruncatedOutput",
     "Unreachable",
     "UnsupportedPlatform",

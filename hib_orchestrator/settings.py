@@ -96,10 +96,18 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         config_store=_path(env.get("HIB_CONFIG_STORE") or str(home / "configs"), cwd),
         image_store=image_store,
         policy_file=_path(env.get("HIB_POLICY_FILE") or "hib.yml", cwd),
-        config_remote=env.get("HIB_CONFIG_REMOTE") or None,
+        config_remote=_config_remote(env.get("HIB_CONFIG_REMOTE") or None),
         log_format=log_format,
         log_level=log_level,
     )
+
+
+def _config_remote(url: str | None) -> str | None:
+    if url is None:
+        return None
+    from hib_orchestrator.configstore.remote import check_remote_url
+
+    return check_remote_url(url)
 
 
 def _check_db_url(url: str) -> None:

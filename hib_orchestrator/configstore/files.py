@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from hib_orchestrator.errors import StoreError
+from hib_orchestrator.errors import StoreError, StoreLocked
 
 LOCK_POLL_S = 0.1
 
@@ -47,10 +47,14 @@ def store_lock(lock_file: Path, timeout: float) -> Iterator[None]:
     The kernel drops the lock when the holder dies, so a crashed run never wedges the store.
 
     Raises:
-        StoreError: still locked by another run after ``timeout`` seconds.
+        StoreLocked: still locked by another run after ``timeout`` seconds (nothing changed).
+        StoreError: the lock file cannot be opened or locked at all.
     """
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise StoreError(f"cannot open the config store lock {lock_file}: {err}") from err
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -61,8 +65,9 @@ def store_lock(lock_file: Path, timeout: float) -> Iterator[None]:
                 if err.errno not in (errno.EAGAIN, errno.EACCES):
                     raise StoreError(f"cannot lock the config store: {err}") from err
             if time.monotonic() >= deadline:
-                raise StoreError(
-                    f"config store is locked by another run (waited {timeout:g}s): {lock_file}"
+                raise StoreLocked(
+                    f"config store is locked by another run (waited {timeout:g}s; "
+                    f"raise hib_store_lock_timeout to wait longer): {lock_file}"
                 )
             time.sleep(LOCK_POLL_S)
         os.ftruncate(fd, 0)

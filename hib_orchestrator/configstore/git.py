@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hib_orchestrator.errors import StoreError
@@ -29,8 +29,13 @@ def git(
     input_bytes: bytes | None = None,
     check: bool = True,
     extra_config: Sequence[str] = (),
+    timeout: float | None = None,
+    env_extra: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git <args>`` in ``root`` and return the completed process.
+
+    ``timeout`` bounds commands that talk to a remote; a command that runs out of time comes back
+    as a failed process (return code 124, like ``timeout(1)``) rather than an exception.
 
     Raises:
         StoreError: git is missing, or exited non-zero while ``check`` is set.
@@ -44,10 +49,14 @@ def git(
     # A store inside another repository (or a GIT_DIR from the environment) must not leak in.
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
         env.pop(name, None)
+    env.update(env_extra or {})
     cmd = ["git", *_GIT_CONFIG, *extra_config, *args]
     try:
         proc = subprocess.run(cmd, cwd=root, input=input_bytes, capture_output=True, env=env,
-                              check=False)
+                              check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(cmd, 124, b"",
+                                           f"fatal: timed out after {timeout:g}s".encode())
     except OSError as err:
         raise StoreError(f"cannot run git in {root}: {err}") from err
     if check and proc.returncode != 0:

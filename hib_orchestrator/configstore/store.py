@@ -7,6 +7,10 @@ Invariants that keep it fast and safe at 10k devices / 100k commits:
   (:meth:`ConfigStore.current`) needs no git process and no history walk;
 * device workers never touch the work tree: they stage into the run's staging area;
 * ``git gc --auto`` runs in the foreground every ``gc_every`` commits, never detached.
+
+With a remote (``HIB_CONFIG_REMOTE``), a new store starts from the remote's branch and each
+:meth:`ConfigStore.commit_run` ends with a sync (:mod:`.sync`): the run's commit is merged with
+the remote's history and pushed, or kept locally and owed (``push_pending``) when that fails.
 """
 
 from __future__ import annotations
@@ -23,13 +27,20 @@ from pathlib import Path
 
 from hib_orchestrator.configstore.files import store_lock, write_atomic
 from hib_orchestrator.configstore.git import git
+from hib_orchestrator.configstore.merge import Conflict
 from hib_orchestrator.configstore.paths import host_from_path, path_for
+from hib_orchestrator.configstore.remote import Remote
 from hib_orchestrator.configstore.staging import StagedConfig, Staging, clean_stale
-from hib_orchestrator.errors import ConfigError, StoreError
+from hib_orchestrator.configstore.sync import DEFAULT_ATTEMPTS, head_of, sync
+from hib_orchestrator.errors import ConfigError, HibError, RemoteError, StoreError, StoreLocked
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 DEFAULT_GC_EVERY = 100
 TRAILER = "Hib-Run"
+#: ``remote`` default of :class:`ConfigStore`: take ``HIB_CONFIG_REMOTE`` from the environment,
+#: as :func:`hib_orchestrator.settings.load_settings` does, so every process that opens the store
+#: (device session workers included) agrees on it without passing it along.
+FROM_ENVIRONMENT = "<HIB_CONFIG_REMOTE>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +54,28 @@ class Version:
 
 @dataclass(frozen=True, slots=True)
 class CommitResult:
-    """What :meth:`ConfigStore.commit_run` did: the commit (``None`` if nothing changed)."""
+    """What :meth:`ConfigStore.commit_run` did: the commit (``None`` if nothing changed).
+
+    ``held`` maps staged hosts whose text is already committed (by another run, or by an earlier
+    one of theirs) to the commit that holds it. With a remote: ``pushed`` (``None``: no remote),
+    ``push_error`` and ``owed`` (local commits the remote lacks) when the push failed, and
+    ``conflicts`` resolved by keeping the newest copy.
+    """
 
     commit: str | None
     hosts: list[str]
     stale_hosts: list[str] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)
+    pushed: bool | None = None
+    push_error: HibError | None = None
+    owed: int = 0
+    head: str | None = None
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    @property
+    def push_pending(self) -> bool:
+        """True when commits are kept locally for a later push."""
+        return self.pushed is False
 
 
 class ConfigStore:
@@ -55,8 +83,11 @@ class ConfigStore:
 
     Args:
         root: the repository directory (``settings.config_store``); created on first write.
-        lock_timeout: seconds a commit waits for another run's lock before ``STORE_ERROR``.
+        lock_timeout: seconds a commit waits for another run's lock before ``STORE_LOCKED``.
         gc_every: run ``git gc --auto`` after every this many commits.
+        remote: git URL to pull from / push to (``settings.config_remote``); ``None`` for none;
+            by default ``HIB_CONFIG_REMOTE`` from the environment.
+        push_attempts: fetch-merge-push attempts per commit before it is left owed.
     """
 
     def __init__(
@@ -65,10 +96,16 @@ class ConfigStore:
         *,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         gc_every: int = DEFAULT_GC_EVERY,
+        remote: str | None = FROM_ENVIRONMENT,
+        push_attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
         self.root = Path(root)
         self.lock_timeout = lock_timeout
         self.gc_every = max(1, gc_every)
+        if remote == FROM_ENVIRONMENT:
+            remote = os.environ.get("HIB_CONFIG_REMOTE") or None
+        self.remote_url = remote
+        self.push_attempts = max(1, push_attempts)
 
     @property
     def _hib_dir(self) -> Path:
@@ -85,7 +122,12 @@ class ConfigStore:
         return path_for(host)
 
     def current(self, host: str) -> str | None:
-        """The last committed config of ``host`` (from the work tree), or ``None``."""
+        """The last committed config of ``host`` (from the work tree), or ``None``.
+
+        With a remote, a store that has no history yet is first filled from the remote's branch,
+        so a new runner compares against the shared history instead of an empty store.
+        """
+        self._bootstrap()
         try:
             return (self.root / path_for(host)).read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -119,7 +161,8 @@ class ConfigStore:
         args = ["log", f"--format={fmt}", "--no-renames"]
         if limit is not None:
             args.append(f"-n{int(limit)}")
-        proc = git(self.root, *args, "--", path, check=False)
+        # Full history: a copy that lost a merge to a newer one is still a version of its own.
+        proc = git(self.root, *args, "--full-history", "--no-merges", "--", path, check=False)
         if proc.returncode != 0:
             return []  # unborn HEAD: no commits yet
         versions = []
@@ -175,7 +218,38 @@ class ConfigStore:
     def staging(self, run_id: str, owner_pid: int | None = None) -> Staging:
         """The staging area of run ``run_id`` (creates the repository if needed)."""
         self.ensure()
+        self._bootstrap()
         return Staging(self._hib_dir / "staging", run_id, owner_pid)
+
+    def _remote(self) -> Remote | None:
+        return Remote(self.root, self.remote_url) if self.remote_url else None
+
+    def _bootstrap(self) -> None:
+        """Fill a store without history from the remote's branch, once (best effort).
+
+        Every device worker calls this before reading, and all but the first wait on the store
+        lock while it fetches, so none of them compares against the empty store. A remote that
+        cannot be reached leaves the store empty; the run's commit merges with the remote later.
+        """
+        if self.remote_url is None:
+            return
+        marker = self._hib_dir / "bootstrapped"
+        if marker.exists():
+            return
+        self.ensure()
+        try:
+            with store_lock(self._hib_dir / "lock", self.lock_timeout):
+                if marker.exists():
+                    return
+                remote = self._remote()
+                if head_of(self.root) is None and remote is not None:
+                    with contextlib.suppress(RemoteError):
+                        upstream = remote.fetch()
+                        if upstream is not None:
+                            git(self.root, "reset", "-q", "--hard", upstream)
+                write_atomic(marker, b"1\n")
+        except StoreLocked:
+            return  # another run holds the store: it has a history to compare with anyway
 
     def commit_run(self, run_id: str) -> CommitResult:
         """Move the run's staged configs in and make the run's one commit (or none).
@@ -183,18 +257,26 @@ class ConfigStore:
         Only files whose content differs from the last commit end up in it; the message lists the
         hosts and ends with the ``Hib-Run: <id>`` trailer. An entry staged against a stored copy
         that another run has replaced since is skipped (``stale_hosts``): committing it would put
-        older device state over newer. Stale staging areas of dead runs are removed too.
+        older device state over newer. Staged hosts whose text is already committed (the other
+        run saw the same device state) are reported in ``held`` with that commit. Stale staging
+        areas of dead runs are removed too. With a remote, the store is then synced
+        (:func:`~hib_orchestrator.configstore.sync.sync`); a failed sync is reported, not raised.
 
         Raises:
-            StoreError: the lock was not free in time, or git failed.
+            StoreLocked: another run held the lock for longer than ``lock_timeout``.
+            StoreError: git failed.
         """
         self.ensure()
         staging = Staging(self._hib_dir / "staging", run_id)
         with store_lock(self._hib_dir / "lock", self.lock_timeout):
             clean_stale(staging.root, keep=run_id)
-            entries, stale = [], []
+            entries, stale, same = [], [], []
             for entry in staging.entries():
-                if entry.base_sha256 is not None and entry.base_sha256 != self._stored_sha(entry):
+                stored = self._stored_sha(entry)
+                if entry.sha256 and entry.sha256 == stored:
+                    same.append(entry.host)  # nothing to move in: the store has this text
+                    continue
+                if entry.base_sha256 is not None and entry.base_sha256 != stored:
                     stale.append(entry.host)
                     continue
                 entries.append(entry)
@@ -214,8 +296,36 @@ class ConfigStore:
                     input_bytes=_message(run_id, hosts, len(changed)).encode())
                 commit = git(self.root, "rev-parse", "HEAD").stdout.decode().strip()
                 self._maybe_gc()
+            unchanged = sorted(set(same) | {e.host for e in entries} - set(hosts))
+            held = self._holders(unchanged)
             staging.remove()
-        return CommitResult(commit=commit, hosts=hosts, stale_hosts=stale)
+            result = CommitResult(commit=commit, hosts=hosts, stale_hosts=stale, held=held,
+                                  head=head_of(self.root))
+            remote = self._remote()
+            if remote is None:
+                return result
+            synced = sync(self.root, remote, run_id, attempts=self.push_attempts)
+            if not (self._hib_dir / "bootstrapped").exists():
+                write_atomic(self._hib_dir / "bootstrapped", b"1\n")
+        return CommitResult(commit=commit, hosts=hosts, stale_hosts=stale, held=held,
+                            pushed=synced.pushed, push_error=synced.error, owed=synced.owed,
+                            head=synced.head, conflicts=synced.conflicts)
+
+    def _holders(self, hosts: list[str]) -> dict[str, str]:
+        """host -> the newest commit that changed its file (for hosts with a committed file)."""
+        if not hosts or head_of(self.root) is None:
+            return {}
+        wanted = {path_for(h): h for h in hosts}
+        proc = git(self.root, "log", "--format=%x1e%H", "--name-only", "-z", "--no-renames",
+                   "HEAD", "--", *wanted, check=False)
+        found: dict[str, str] = {}
+        for record in proc.stdout.decode().split("\x1e")[1:]:
+            commit, _, names = record.partition("\n")
+            for name in names.strip("\0\n").split("\0"):
+                host = wanted.get(name.strip("\n"))
+                if host is not None and host not in found:
+                    found[host] = commit.strip("\0\n ")
+        return found
 
     def _stored_sha(self, entry: StagedConfig) -> str:
         try:

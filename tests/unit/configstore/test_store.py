@@ -9,7 +9,7 @@ import pytest
 from hib_orchestrator.configstore import ConfigStore, host_from_path, path_for
 from hib_orchestrator.configstore.files import store_lock
 from hib_orchestrator.configstore.staging import clean_stale
-from hib_orchestrator.errors import ConfigError, ErrorCode, StoreError
+from hib_orchestrator.errors import ConfigError, ErrorCode, StoreError, StoreLocked
 
 
 def _git(root: Path, *args: str) -> str:
@@ -91,13 +91,14 @@ def test_read_versions_diff_and_current(tmp_path: Path) -> None:
         store.read("r1", "deadbeef")
 
 
-def test_second_committer_waits_for_the_lock_then_fails_with_store_error(tmp_path: Path) -> None:
+def test_second_committer_waits_for_the_lock_then_fails_with_store_locked(tmp_path: Path) -> None:
     store = ConfigStore(tmp_path / "configs", lock_timeout=0.5)
     store.staging("9").put("r1", "x\n", "s")
     with store_lock(store.root / ".git" / "hib" / "lock", timeout=1), \
             pytest.raises(StoreError) as info:
         store.commit_run("9")
-    assert info.value.code == ErrorCode.STORE_ERROR
+    assert info.value.code == ErrorCode.STORE_LOCKED and isinstance(info.value, StoreLocked)
+    assert "locked by another run" in info.value.message
     assert store.current("r1") is None  # nothing moved in
     assert store.commit_run("9").hosts == ["r1"]  # staged data survived for a retry
 
