@@ -53,6 +53,7 @@ class Sample:
     server_cpu_s: float = 0.0
     rc: int = 0
     stdout: str = ""
+    stderr: str = ""
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -200,6 +201,7 @@ def measure(
         server_cpu_s=server1 - server0,
         rc=proc.returncode,
         stdout="".join(out_chunks),
+        stderr=stderr,
     )
 
 
@@ -241,12 +243,17 @@ def scratch(prefix: str) -> Path:
     return path
 
 
-def bench_env(home: Path | None = None, **extra: str) -> dict[str, str]:
-    """The environment for one measured command: a private HIB_HOME, the venv first on PATH."""
+def bench_env(home: Path | None = None, *, bin_dir: Path = BIN, **extra: str) -> dict[str, str]:
+    """The environment for one measured command: a private HIB_HOME, a venv's bin first on PATH.
+
+    ``bin_dir`` is the bench's own venv unless another one is benchmarked (``hib run`` finds
+    ``ansible-playbook`` on PATH, so PATH must name the same venv as the command).
+    """
     if home is None:
         home = scratch("hib-bench-")
     env = {**os.environ, "HIB_HOME": str(home),
-           "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("VIRTUAL_ENV", None)
     for key in ("HIB_DB_URL", "HIB_CONFIG_STORE", "HIB_IMAGE_STORE", "HIB_RUN_ID"):
         env.pop(key, None)
     env.update(extra)

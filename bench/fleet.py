@@ -1,29 +1,52 @@
 """Fleet benchmark: how close does an Ansible-driven backup get to the raw netmiko floor?
 
-Measures, against one `hib lab` and in the same run (machines here are shared and noisy; medians
-of ``--repeats`` runs and their spread are printed):
+Measures, against one `hib lab` per fleet size and in the same run (machines here are shared
+and noisy; medians of ``--repeats`` runs and their spread are printed):
 
-  (a) raw netmiko in a ThreadPoolExecutor, as its own process (the floor; 20/50/100 workers,
-      best kept),
-  (b) ansible-playbook playbooks/backup.yml as shipped: the repository's ansible.cfg selects the
-      hib.orchestrator.fleet strategy (device task in controller threads, SSH sessions in a few
-      long-lived session interpreters, no fork per device); forks 20/50/100, best kept,
-  (c) hib run (same playbook through ansible-runner, fleet too, with the best forks of b),
-  (d) RANCID clogin in parallel (xargs -P), when the Debian package is installed,
-  (e) (b) with ANSIBLE_STRATEGY=linear: Ansible's one forked worker per device (forks
-      20/50/100),
-  (f) hib run --strategy linear (best forks of e).
+  (a) raw netmiko in a ThreadPoolExecutor, as its own process (the floor; ``--workers``, best
+      kept),
+  (b) ``ansible-playbook playbooks/backup.yml`` as shipped: Ansible's builtin linear strategy,
+      one hib.orchestrator.device_batch task per play batch (sessions in HIB_SESSION_PROCESSES
+      session processes forked from the batch worker, default = CPUs), then device_result for
+      failed devices; ``--forks``, best kept,
+  (c) ``hib run`` (the same playbook through ansible-runner, with the best forks of b),
+  (d) RANCID ``clogin`` under ``xargs -P`` (``--clogin-parallel``), when rancid is installed,
+  (e) Ansible's ``linear`` with the same action code per host: bench/playbooks/per_host.yml
+      (hib.orchestrator.device_config on every host, one forked worker per device),
+  (f) the opt-in hib.orchestrator.fleet strategy on that per-host playbook
+      (ANSIBLE_STRATEGY=hib.orchestrator.fleet; on an ansible-core whose internals it lacks it
+      runs as linear, and the notes under the table say so),
+  (g) nornir's threaded runner + nornir_netmiko with the floor's best thread count, when both
+      are installed (the ``bench`` extra); otherwise the row prints "skipped: ...".
 
-(b), (c), (e) and (f) share one state directory that a first, unmeasured-for-ratio run fills
-(every device new, one commit of N files; printed as "b0"); the measured runs are then the
-nightly case: volatile lines moved, nothing significant changed, no commit.
+(e) and (f) use the best forks of (b) unless ``--per-host-forks`` lists others to try.
+The Ansible paths (b, c, e, f) run once per ``--venv`` (default: the venv running this script),
+each with that venv's ansible-playbook / hib and its own state directory, and their rows are
+labelled with its Python and ansible-core versions. In each state directory a first run ("b0",
+every device new, one commit of N files) is measured but never a ratio; the measured runs are
+then the nightly case: volatile lines moved, nothing significant changed, no commit.
 
-Controller CPU is the benchmarked command's process tree (ansible-playbook with its forks or
-session interpreters, the recorder's writer, ssh/expect for clogin); the lab daemon is another
-process and is reported separately ("lab CPU").
+Controller CPU is the benchmarked command's whole process tree (ansible-playbook with its
+forks and session processes, the recorder's writer, ssh/expect for clogin); the lab daemon is
+another process and is reported separately ("lab CPU"). Every ratio is against (a) of the same
+fleet size. A warning on stderr that a third-party strategy is deprecated, or that the fleet
+strategy fell back to linear, is listed under the table of its fleet size.
 
-Usage:  .venv/bin/python bench/fleet.py --devices 1000 [--repeats 3]
-        .venv/bin/python bench/fleet.py --devices 100 --repeats 1 --workers 50 --forks 50
+With several ``--devices`` sizes (one lab each, started and stopped in turn) the run ends with
+the scale curve: a table of wall, CPU ms/device and peak memory per path and size, and a PNG of
+wall and CPU/device against fleet size (``--plot``, default docs/img/fleet-scale.png;
+``--no-plot`` skips it; needs matplotlib from the ``bench`` extra).
+
+Usage (from the repository root, after ``.venv/bin/pip install -e '.[bench]'``):
+
+    .venv/bin/python bench/fleet.py --devices 1000 --repeats 3
+    .venv/bin/python bench/fleet.py --devices 100,500,1000,2000 --repeats 3 \\
+        --venv .venv --venv .venv-py313 --plot docs/img/fleet-scale.png
+    .venv/bin/python bench/fleet.py --devices 30,60 --repeats 1 --workers 50 --forks 50 \\
+        --plot /tmp/fleet-scale.png               # a quick check that every row runs
+    .venv/bin/python bench/fleet.py --devices 100 --skip d,f,g --session-processes 0
+
+On a shared machine run one benchmark at a time (``flock /tmp/hib-bench.lock ...``).
 """
 
 from __future__ import annotations
@@ -31,11 +54,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
@@ -52,262 +75,378 @@ from _common import (
     scratch,
     spread,
 )
+from _fleet_plot import Series, plot_scale
+from _peers import (
+    CLOGIN,
+    PEERS,
+    clogin_script,
+    clogin_setup,
+    devices,
+    nornir_missing,
+)
 
-CLOGIN = shutil.which("clogin") or "/usr/lib/rancid/bin/clogin"
-LINEAR = {"ANSIBLE_STRATEGY": "linear"}
-
-
-def devices(inventory: Path) -> list[tuple[str, dict[str, Any]]]:
-    """``(name, vars)`` of every device in a lab inventory."""
-    inv = yaml.safe_load(inventory.read_text())
-    out: list[tuple[str, dict[str, Any]]] = []
-    for group in inv["all"]["children"]["network"]["children"].values():
-        out.extend((group.get("hosts") or {}).items())
-    return out
-
-
-def floor_main(inventory: Path, workers: int) -> None:
-    """The floor, run as its own process: netmiko ConnectHandler per device in a thread pool."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from netmiko import ConnectHandler
-
-    def fetch(item: tuple[str, dict[str, Any]]) -> int:
-        _name, v = item
-        conn = ConnectHandler(
-            device_type=v["hib_platform"], host=v["ansible_host"], port=v["ansible_port"],
-            username=v["ansible_user"], password=v["ansible_password"],
-            secret=v.get("hib_enable_secret", ""), fast_cli=True,
-        )
-        try:
-            if v.get("hib_enable_secret"):
-                conn.enable()
-            return len(conn.send_command("show running-config", read_timeout=60))
-        finally:
-            conn.disconnect()
-
-    hosts = devices(inventory)
-    with ThreadPoolExecutor(workers) as pool:
-        sizes = list(pool.map(fetch, hosts))
-    short = sum(1 for s in sizes if s < 1000)
-    if short:
-        sys.exit(f"{short} devices returned a short config")
+PLAYBOOK = "playbooks/backup.yml"
+PER_HOST = "bench/playbooks/per_host.yml"
+FLEET_STRATEGY = "hib.orchestrator.fleet"
+ANSIBLE_KEYS = ("b0", "b", "c", "e", "f")
+ORDER = ("a", "b0", "b", "c", "d", "e", "f", "g")
+LABELS = {
+    "a": "netmiko thread pool (floor)",
+    "b0": "ansible-playbook backup.yml, first run",
+    "b": "ansible-playbook backup.yml (device_batch, linear)",
+    "c": "hib run (device_batch, linear)",
+    "d": "RANCID clogin",
+    "e": "per-host playbook, linear",
+    "f": "per-host playbook, fleet strategy",
+    "g": "nornir + nornir_netmiko",
+}
+# Ansible's words, whitespace collapsed (it wraps warnings to the terminal width).
+WARNINGS = {
+    "strategy plugins not included in ansible.builtin are deprecated":
+        "ansible-core's deprecation warning for a third-party strategy",
+    "running as linear": "the fleet strategy fell back to linear",
+}
 
 
-def clogin_setup(hosts: list[tuple[str, dict[str, Any]]]) -> tuple[Path, Path, str]:
-    """A .cloginrc and ssh wrapper for the lab (see docs/lab.md); returns (dir, rc, addresses)."""
-    tmp = scratch("hib-bench-clogin-")
-    wrapper = tmp / "lab-ssh"
-    # clogin glues sshcmd words together, so ssh options go in a wrapper script.
-    wrapper.write_text("#!/bin/sh\nexec ssh -o StrictHostKeyChecking=no "
-                       "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \"$@\"\n")
-    wrapper.chmod(0o755)
-    rc = tmp / "cloginrc"
-    lines = []
-    for _name, v in hosts:
-        addr = v["ansible_host"]
-        lines += [f"add user {addr} {v['ansible_user']}",
-                  f"add password {addr} {{{v['ansible_password']}}} "
-                  f"{{{v.get('hib_enable_secret', '')}}}",
-                  f"add method {addr} ssh:{v['ansible_port']}",
-                  f"add sshcmd {addr} {wrapper}"]
-    rc.write_text("\n".join(lines) + "\n")
-    rc.chmod(0o600)
-    return tmp, rc, "\n".join(v["ansible_host"] for _n, v in hosts) + "\n"
+@dataclass(frozen=True)
+class Stack:
+    """One virtualenv whose ansible-playbook and hib run the Ansible paths."""
+
+    venv: Path
+    python: str
+    ansible: str
+
+    @property
+    def bin(self) -> Path:
+        return self.venv / "bin"
+
+    @property
+    def label(self) -> str:
+        return f"py{self.python}/core {self.ansible}"
 
 
-def run_clogin(the_lab: Lab, setup: tuple[Path, Path, str], parallel: int, n: int) -> Sample:
-    """``xargs -P`` over clogin; each device's output goes to a file, checked afterwards."""
-    tmp, rc, addrs = setup
-    out = tmp / "out"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir()
-    script = (f"xargs -P {parallel} -I@ sh -c "
-              f"'{CLOGIN} -f {rc} -c \"show running-config\" @ > {out}/@.txt 2>&1'")
-    sample = measure(["bash", "-c", script], {**os.environ, "HOME": str(tmp)},
-                     server_pids=[the_lab.pid], stdin=addrs, quiet_rc=(0, 123))
-    good = sum(1 for f in out.iterdir() if f.read_text(errors="replace").count("\n") > 100)
-    sample.extra["ok"] = good
-    if good < n:
-        print(f"  ! clogin: only {good}/{n} configs fetched", file=sys.stderr)
-    return sample
+def probe_stack(venv: str) -> Stack:
+    """The Python and ansible-core versions of ``venv``; exit 2 when it cannot run the paths."""
+    path = Path(venv).absolute()
+    missing = [b for b in ("python", "ansible-playbook", "hib") if not (path / "bin" / b).exists()]
+    if missing:
+        print(f"fleet.py: --venv {venv}: no {', '.join('bin/' + m for m in missing)} "
+              f"(create it with make setup or .ci/setup.sh)", file=sys.stderr)
+        sys.exit(2)
+    out = subprocess.run(
+        [str(path / "bin" / "python"), "-c",
+         "import platform, ansible.release, hib_orchestrator as h; "
+         "print(platform.python_version(), ansible.release.__version__, h.__file__)"],
+        capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        print(f"fleet.py: --venv {venv}: cannot import ansible and hib_orchestrator: "
+              f"{out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        sys.exit(2)
+    python, ansible, hib_file = out.stdout.split()
+    if not Path(hib_file).resolve().is_relative_to(ROOT):
+        print(f"  note: {venv} imports hib_orchestrator from {hib_file}, not this checkout")
+    return Stack(path, python, ansible)
 
 
-LABELS = {"a": "netmiko threadpool (floor)", "b0": "ansible-playbook, first run",
-          "b": "ansible-playbook backup.yml (fleet)", "c": "hib run (fleet)",
-          "d": "RANCID clogin", "e": "ansible-playbook backup.yml, linear",
-          "f": "hib run --strategy linear"}
-
-
+@dataclass
 class Fleet:
-    """The measurements of one fleet benchmark: every configuration tried, the best of each."""
+    """The measurements of one fleet size: every configuration tried, the best of each."""
 
-    def __init__(self, the_lab: Lab, repeats: int) -> None:
-        self.lab = the_lab
-        self.repeats = repeats
-        self.inv = str(the_lab.inventory)
-        self.hosts = devices(the_lab.inventory)
+    lab: Lab
+    repeats: int
+    session_processes: str | None = None
+    results: dict[tuple[str, str], tuple[str, list[Sample]]] = field(default_factory=dict)
+    tried: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.inv = str(self.lab.inventory)
+        self.hosts = devices(self.lab.inventory)
         self.n = len(self.hosts)
-        self.results: dict[str, tuple[str, list[Sample]]] = {}
-        self.tried: list[list[str]] = []
 
-    def keep(self, key: str, label: str, samples: list[Sample]) -> None:
+    def keep(self, key: str, stack: str, label: str, samples: list[Sample]) -> None:
         """Record a configuration; keep it as ``key``'s best when its median wall is lowest."""
-        self.tried.append([key, label, f"{med(samples, 'wall_s'):.2f} s",
+        self.tried.append([key, stack or "-", label, f"{med(samples, 'wall_s'):.2f} s",
                            f"{spread(samples, 'wall_s'):.2f}"])
-        if key not in self.results or med(samples, "wall_s") < med(self.results[key][1], "wall_s"):
-            self.results[key] = (label, samples)
+        best = self.results.get((key, stack))
+        if best is None or med(samples, "wall_s") < med(best[1], "wall_s"):
+            self.results[(key, stack)] = (label, samples)
 
-    def trial(self, key: str, label: str, cmd: list[str], env: dict[str, str]) -> None:
-        """``repeats`` measured runs of one command."""
+    def run(self, key: str, stack: str, label: str, cmd: list[str],
+            env: dict[str, str]) -> list[Sample]:
+        """``repeats`` measured runs of one command, printed as they end."""
         samples = []
         for i in range(self.repeats):
             s = measure(cmd, env, server_pids=[self.lab.pid])
             samples.append(s)
-            print(f"  {key} {label} #{i + 1}: {s.wall_s:.2f} s wall, {s.cpu_s:.2f} s CPU, "
+            where = f" [{stack}]" if stack else ""
+            print(f"  {key}{where} {label} #{i + 1}: {s.wall_s:.2f} s wall, {s.cpu_s:.2f} s CPU, "
                   f"rc {s.rc}", flush=True)
-        self.keep(key, label, samples)
+        self.check_warnings(key, stack, samples)
+        return samples
+
+    def trial(self, key: str, stack: str, label: str, cmd: list[str],
+              env: dict[str, str]) -> None:
+        self.keep(key, stack, label, self.run(key, stack, label, cmd, env))
+
+    def check_warnings(self, key: str, stack: str, samples: list[Sample]) -> None:
+        text = " ".join(" ".join(s.stderr.split()) for s in samples)
+        for needle, what in WARNINGS.items():
+            note = f"{key} [{stack}]: {what}"
+            if needle in text and note not in self.notes:
+                self.notes.append(note)
 
     def floor(self, workers: list[int]) -> None:
         """(a) the netmiko thread pool, as its own process."""
         for w in workers:
-            self.trial("a", f"{w} workers",
-                       [sys.executable, str(Path(__file__).resolve()), "_floor", self.inv, str(w)],
-                       bench_env())
+            self.trial("a", "", f"{w} workers",
+                       [sys.executable, str(PEERS), "floor", self.inv, str(w)], bench_env())
 
-    def ansible(self, forks: list[int], skip: set[str]) -> None:
-        """b0 (first run, all new), (b) ansible-playbook per forks, (c) hib run; one warm store."""
+    def ansible_env(self, stack: Stack, home: Path, **extra: str) -> dict[str, str]:
+        env = bench_env(home, bin_dir=stack.bin, **extra)
+        if "ANSIBLE_STRATEGY" not in extra:
+            env.pop("ANSIBLE_STRATEGY", None)  # as shipped: the playbook's own (linear)
+        env.pop("HIB_SESSION_PROCESSES", None)
+        if self.session_processes is not None:
+            env["HIB_SESSION_PROCESSES"] = self.session_processes
+        return env
+
+    def ansible(self, stack: Stack, forks: list[int], per_host_forks: list[int],
+                skip: set[str]) -> None:
+        """b0 (first run, all new), (b) per forks, (c), (e), (f): one warm store per venv."""
         home = scratch("hib-bench-fleet-")
-        env = bench_env(home)
-        playbook = [str(BIN / "ansible-playbook"), "playbooks/backup.yml", "-i", self.inv]
+        env = self.ansible_env(stack, home)
+        label = stack.label
+        playbook = [str(stack.bin / "ansible-playbook"), PLAYBOOK, "-i", self.inv]
         first = measure([*playbook, "--forks", str(max(forks))], env, server_pids=[self.lab.pid])
-        print(f"  b0 first run (all new, one commit of {self.n} files), forks {max(forks)}: "
-              f"{first.wall_s:.2f} s wall, {first.cpu_s:.2f} s CPU, rc {first.rc}", flush=True)
-        self.results["b0"] = (f"forks {max(forks)}, 1 run", [first])
+        print(f"  b0 [{label}] first run (all new, one commit of {self.n} files), forks "
+              f"{max(forks)}: {first.wall_s:.2f} s wall, {first.cpu_s:.2f} s CPU, rc {first.rc}",
+              flush=True)
+        self.check_warnings("b0", label, [first])
+        self.results[("b0", label)] = (f"forks {max(forks)}, 1 run", [first])
         if "b" not in skip:
             for f in forks:
-                self.trial("b", f"forks {f}", [*playbook, "--forks", str(f)], env)
-        hib_run = [str(BIN / "hib"), "run", "-i", self.inv, "--json"]
+                self.trial("b", label, f"forks {f}", [*playbook, "--forks", str(f)], env)
+        fbest = self.best_forks("b", label, forks)
         if "c" not in skip:
-            fbest = self.best_forks("b", forks)
-            self.trial("c", f"forks {fbest}", [*hib_run, "--forks", fbest], env)
-        if "e" not in skip:
-            # Ansible's own linear strategy: one forked worker per device.
-            for f in forks:
-                self.trial("e", f"forks {f}", [*playbook, "--forks", str(f)], {**env, **LINEAR})
-        if "f" not in skip:
-            fbest = self.best_forks("e", forks)
-            self.trial("f", f"forks {fbest}",
-                       [*hib_run, "--forks", fbest, "--strategy", "linear"], env)
+            self.trial("c", label, f"forks {fbest}",
+                       [str(stack.bin / "hib"), "run", "-i", self.inv, "--json", "--forks", fbest],
+                       env)
+        per_host = [str(stack.bin / "ansible-playbook"), PER_HOST, "-i", self.inv]
+        for key, strategy in (("e", "linear"), ("f", FLEET_STRATEGY)):
+            if key in skip:
+                continue
+            strat_env = self.ansible_env(stack, home, ANSIBLE_STRATEGY=strategy)
+            for f in per_host_forks or [int(fbest)]:
+                self.trial(key, label, f"forks {f}", [*per_host, "--forks", str(f)], strat_env)
         shutil.rmtree(home, ignore_errors=True)
 
-    def best_forks(self, key: str, forks: list[int]) -> str:
+    def best_forks(self, key: str, stack: str, forks: list[int]) -> str:
         """The forks of ``key``'s best configuration (the largest tried if it did not run)."""
-        return self.results[key][0].split()[-1] if key in self.results else str(max(forks))
+        best = self.results.get((key, stack))
+        return best[0].split()[-1] if best else str(max(forks))
 
     def rancid(self, parallel: list[int]) -> None:
-        """(d) clogin under xargs -P."""
+        """(d) clogin under xargs -P; each device's output file is checked afterwards."""
         if not Path(CLOGIN).exists():
-            print(f"  d: {CLOGIN} not installed (apt-get install rancid); row skipped")
+            print(f"  d: skipped: {CLOGIN} not installed (apt-get install rancid)")
             return
-        setup = clogin_setup(self.hosts)
+        tmp = scratch("hib-bench-clogin-")
+        rc, addrs = clogin_setup(self.hosts, tmp)
+        out = tmp / "out"
         for p in parallel:
             samples = []
             for i in range(self.repeats):
-                s = run_clogin(self.lab, setup, p, self.n)
+                shutil.rmtree(out, ignore_errors=True)
+                out.mkdir()
+                s = measure(["bash", "-c", clogin_script(rc, out, p)],
+                            {**os.environ, "HOME": str(tmp)}, server_pids=[self.lab.pid],
+                            stdin=addrs, quiet_rc=(0, 123))
+                good = sum(1 for f in out.iterdir()
+                           if f.read_text(errors="replace").count("\n") > 100)
+                s.extra["ok"] = good
+                if good < self.n:
+                    s.rc = s.rc or 1
+                    print(f"  ! clogin: only {good}/{self.n} configs fetched", file=sys.stderr)
                 samples.append(s)
                 print(f"  d xargs -P {p} #{i + 1}: {s.wall_s:.2f} s wall, {s.cpu_s:.2f} s CPU, "
-                      f"{int(s.extra['ok'])}/{self.n} ok", flush=True)
-            self.keep("d", f"xargs -P {p}", samples)
-        shutil.rmtree(setup[0], ignore_errors=True)
+                      f"{good}/{self.n} ok", flush=True)
+            self.keep("d", "", f"xargs -P {p}", samples)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def nornir(self, threads: int) -> None:
+        """(g) nornir + nornir_netmiko, threaded runner with ``threads`` workers."""
+        why = nornir_missing()
+        if why:
+            print(f"  g: skipped: {why}")
+            return
+        self.trial("g", "", f"{threads} workers",
+                   [sys.executable, str(PEERS), "nornir", self.inv, str(threads)], bench_env())
+
+    def floor_wall(self) -> float | None:
+        best = self.results.get(("a", ""))
+        return med(best[1], "wall_s") if best else None
+
+    def rows(self) -> list[tuple[str, str, str, list[Sample]]]:
+        """``(key, stack, best configuration, samples)`` in table order."""
+        stacks = list(dict.fromkeys(s for (_k, s) in self.results if s))  # --venv order
+        out = []
+        for key in ORDER:
+            for stack in stacks if key in ANSIBLE_KEYS else [""]:
+                if (key, stack) in self.results:
+                    label, samples = self.results[(key, stack)]
+                    out.append((key, stack, label, samples))
+        return out
 
     def report(self, platforms: str) -> None:
-        """Both tables."""
-        print_table("every configuration tried (median wall, spread)",
-                    ["", "configuration", "wall", "spread"], self.tried)
-        floor = med(self.results["a"][1], "wall_s") if "a" in self.results else None
+        """Every configuration tried, then the best of each with its ratio to the floor."""
+        print_table(f"{self.n} devices: every configuration tried (median wall, spread)",
+                    ["", "venv", "configuration", "wall", "spread"], self.tried)
+        floor = self.floor_wall()
         rows = []
-        for key in ("a", "b0", "b", "c", "d", "e", "f"):
-            if key not in self.results:
-                continue
-            label, samples = self.results[key]
+        for key, stack, label, samples in self.rows():
             wall = med(samples, "wall_s")
+            ok = sum(1 for s in samples if s.rc == 0)
             rows.append([
-                key, LABELS[key], label, f"{wall:.2f} s", f"{spread(samples, 'wall_s'):.2f}",
-                f"{wall / floor:.2f}x" if floor else "-",
+                key, LABELS[key], stack or "-", label, f"{wall:.2f} s",
+                f"{spread(samples, 'wall_s'):.2f}",
+                f"{wall / floor:.2f}x" if floor and key != "b0" else "-",
                 f"{med(samples, 'cpu_s') * 1000 / self.n:.1f}",
                 f"{med(samples, 'server_cpu_s') * 1000 / self.n:.1f}",
                 f"{med(samples, 'peak_rss_mb'):.0f}", f"{med(samples, 'tree_pss_mb'):.0f}",
+                f"{ok}/{len(samples)}",
             ])
         print_table(f"fleet: {self.n} devices ({platforms}), best configuration of each, "
                     f"median of {self.repeats} (b0: one run)",
-                    ["", "what", "best", "wall", "spread", "vs floor", "ctl CPU ms/dev",
-                     "lab CPU ms/dev", "max RSS MB", "tree PSS MB"], rows)
+                    ["", "what", "venv", "best", "wall", "spread", "vs floor", "ctl CPU ms/dev",
+                     "lab CPU ms/dev", "max RSS MB", "tree PSS MB", "rc 0"], rows)
+        for note in self.notes:
+            print(f"  note: {note}")
+        for key, stack, _label, samples in self.rows():
+            if any(s.rc != 0 for s in samples):
+                where = f" [{stack}]" if stack else ""
+                print(f"  ! {key}{where}: a measured run failed; its figures are not a result")
+
+
+def scale_table(fleets: list[Fleet]) -> list[Series]:
+    """Per path and fleet size: wall, ratio, CPU/device, memory; returns the plot's lines."""
+    first = fleets[0]
+    stacks = list(dict.fromkeys(s for (_k, s) in first.results if s))
+    series: list[Series] = []
+    rows = []
+    for key, stack, _label, _samples in first.rows():
+        if key == "b0":
+            continue
+        base = first.results[(key, stack)][1]
+        line = Series(f"{key} {LABELS[key]}" + (f" ({stack})" if stack else ""), key,
+                      stacks.index(stack) if stack else 0, [])
+        series.append(line)
+        for f in fleets:
+            if (key, stack) not in f.results:
+                continue
+            best, samples = f.results[(key, stack)]
+            wall, cpu_ms = med(samples, "wall_s"), med(samples, "cpu_s") * 1000 / f.n
+            rss, pss = med(samples, "peak_rss_mb"), med(samples, "tree_pss_mb")
+            floor = f.floor_wall()
+            line.points.append((f.n, wall, cpu_ms))
+            rows.append([key, LABELS[key], stack or "-", f"{f.n}", best, f"{wall:.2f} s",
+                         f"{spread(samples, 'wall_s'):.2f}",
+                         f"{wall / floor:.2f}x" if floor else "-", f"{cpu_ms:.1f}",
+                         f"{rss:.0f}", f"{rss / max(med(base, 'peak_rss_mb'), 1):.2f}x",
+                         f"{pss:.0f}", f"{pss / max(med(base, 'tree_pss_mb'), 1):.2f}x"])
+    print_table("scale curve: per path and fleet size (controller side; lab excluded)",
+                ["", "what", "venv", "devices", "best", "wall", "spread", "vs floor",
+                 "ctl CPU ms/dev", "max RSS MB", "vs smallest", "tree PSS MB", "vs smallest"],
+                rows)
+    return series
 
 
 def ints(text: str) -> list[int]:
     """``"20,50"`` -> ``[20, 50]``."""
-    return [int(x) for x in text.split(",") if x]
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma list of positive integers, not {text!r}")
+    return values
 
 
-def memory_table(fleets: list[Fleet]) -> None:
-    """Peak memory of each benchmarked command per fleet size (the sub-linear target)."""
-    rows = []
-    first = fleets[0]
-    for key in ("a", "b", "c", "d", "e", "f"):
-        if key not in first.results:
-            continue
-        for f in fleets:
-            if key not in f.results:
-                continue
-            samples = f.results[key][1]
-            rss, pss = med(samples, "peak_rss_mb"), med(samples, "tree_pss_mb")
-            base = first.results[key][1]
-            rows.append([key, LABELS[key], f"{f.n}", f"{rss:.0f}",
-                         f"{rss / med(base, 'peak_rss_mb'):.2f}x", f"{pss:.0f}",
-                         f"{pss / max(med(base, 'tree_pss_mb'), 1):.2f}x",
-                         f"{f.n / first.n:.0f}x"])
-    print_table("memory by fleet size (controller side; lab excluded)",
-                ["", "what", "devices", "max RSS MB", "vs smallest", "tree PSS MB", "vs smallest",
-                 "devices vs smallest"], rows)
-
-
-def main() -> None:
-    """Run the fleet benchmark and print its tables."""
-    if len(sys.argv) == 4 and sys.argv[1] == "_floor":
-        floor_main(Path(sys.argv[2]), int(sys.argv[3]))
-        return
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--devices", default="1000",
-                    help="fleet size; a comma list (e.g. 100,1000) also compares memory")
+    ap.add_argument("--devices", type=ints, default=[1000],
+                    help="fleet sizes, a comma list (100,500,1000,2000: the scale curve)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--platforms", default="cisco_ios",
                     help="lab platforms (cisco_ios keeps RANCID comparable)")
-    ap.add_argument("--workers", default="20,50,100", help="floor thread-pool sizes to try")
-    ap.add_argument("--forks", default="20,50,100", help="ansible-playbook forks to try")
-    ap.add_argument("--clogin-parallel", default="50", help="xargs -P values to try")
-    ap.add_argument("--skip", default="", help="comma list of a,b,c,d,e,f to leave out")
+    ap.add_argument("--workers", type=ints, default=[20, 50, 100],
+                    help="floor thread-pool sizes to try (nornir uses the best)")
+    ap.add_argument("--forks", type=ints, default=[50, 100],
+                    help="ansible-playbook forks to try for (b); (c) uses the best")
+    ap.add_argument("--per-host-forks", type=ints, default=None,
+                    help="forks to try for (e) and (f) (default: the best of b)")
+    ap.add_argument("--clogin-parallel", type=ints, default=[50], help="xargs -P values to try")
+    ap.add_argument("--venv", action="append", default=None, metavar="PATH",
+                    help="a virtualenv whose ansible-playbook/hib run b, c, e, f (repeatable; "
+                         "default: the one running this script)")
+    ap.add_argument("--session-processes", default=None, metavar="N",
+                    help="HIB_SESSION_PROCESSES for the Ansible paths (default: unset, = CPUs)")
+    ap.add_argument("--skip", default="", help="comma list of a,b,c,d,e,f,g to leave out")
+    ap.add_argument("--plot", type=Path, default=ROOT / "docs/img/fleet-scale.png",
+                    help="where the scale curve's PNG goes (default docs/img/fleet-scale.png)")
+    ap.add_argument("--no-plot", action="store_true", help="do not write the PNG")
     args = ap.parse_args()
-    skip = set(args.skip.split(","))
-    banner(f"fleet benchmark: {args.devices} devices ({args.platforms}), "
-           f"{args.repeats} repeats")
+    args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    unknown = args.skip - set("abcdefg")
+    if unknown:
+        ap.error(f"--skip: unknown rows {','.join(sorted(unknown))} (use a,b,c,d,e,f,g)")
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
+    if args.session_processes is not None and not args.session_processes.isdigit():
+        ap.error("--session-processes must be a non-negative integer")
+    return args
+
+
+def main() -> None:
+    """Run the fleet benchmark and print its tables (and the scale curve's plot)."""
+    args = parse_args()
+    stacks = [probe_stack(v) for v in args.venv or [str(BIN.parent)]]
+    banner(f"fleet benchmark: {','.join(map(str, args.devices))} devices ({args.platforms}), "
+           f"{args.repeats} repeats; Ansible paths on "
+           + "; ".join(f"{s.venv} ({s.label})" for s in stacks))
     fleets = []
-    for size in ints(args.devices):
+    for size in args.devices:
         with lab(size, args.platforms) as the_lab:
-            fleet = Fleet(the_lab, args.repeats)
-            if "a" not in skip:
-                fleet.floor(ints(args.workers))
-            if not {"b", "c", "e", "f"} <= skip:
-                fleet.ansible(ints(args.forks), skip)
-            if "d" not in skip:
-                fleet.rancid(ints(args.clogin_parallel))
+            fleet = Fleet(the_lab, args.repeats, args.session_processes)
+            if "a" not in args.skip:
+                fleet.floor(args.workers)
+            if not {"b", "c", "e", "f"} <= args.skip:
+                for stack in stacks:
+                    fleet.ansible(stack, args.forks, args.per_host_forks or [], args.skip)
+            if "d" not in args.skip:
+                fleet.rancid(args.clogin_parallel)
+            if "g" not in args.skip:
+                best = fleet.results.get(("a", ""))
+                fleet.nornir(int(best[0].split()[0]) if best else max(args.workers))
         fleet.report(args.platforms)
         fleets.append(fleet)
-    if len(fleets) > 1:
-        memory_table(fleets)
-    print(f"\nreproduce: cd {ROOT} && .venv/bin/python bench/fleet.py --devices {args.devices} "
-          f"--repeats {args.repeats} --workers {args.workers} --forks {args.forks} "
-          f"--clogin-parallel {args.clogin_parallel}")
+    series = scale_table(fleets)
+    if not args.no_plot and series:
+        title = (f"bench/fleet.py, {os.cpu_count()} cores, median of {args.repeats}, "
+                 f"{time.strftime('%Y-%m-%d', time.gmtime())}")
+        why = plot_scale(series, args.plot, title)
+        print(f"\nplot: skipped: {why}" if why else f"\nplot: {args.plot}")
+    venvs = "".join(f" --venv {s.venv}" for s in stacks)
+    print(f"\nreproduce: cd {ROOT} && .venv/bin/python bench/fleet.py "
+          f"--devices {','.join(map(str, args.devices))} --repeats {args.repeats} "
+          f"--workers {','.join(map(str, args.workers))} --forks {','.join(map(str, args.forks))} "
+          f"--clogin-parallel {','.join(map(str, args.clogin_parallel))}{venvs}"
+          + (f" --per-host-forks {','.join(map(str, args.per_host_forks))}"
+             if args.per_host_forks else "")
+          + (f" --session-processes {args.session_processes}"
+             if args.session_processes is not None else "")
+          + (f" --skip {','.join(sorted(args.skip))}" if args.skip else ""))
 
 
 if __name__ == "__main__":
