@@ -3,7 +3,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DEVICES ?= 20
 
-.PHONY: setup demo test lint clean
+# The other end of the supported range (pyproject.toml): a second venv on Python 3.13 with the
+# newest ansible-core runs the end-to-end backup, recorder and `hib run` tests after the main suite.
+ALT_VENV ?= .venv-py313
+ALT_PYTHON ?= 3.13
+ALT_TESTS ?= tests/integration/test_device_backup.py tests/recording/test_lab_backup.py \
+	tests/orchestration/test_hib_run.py
+
+.PHONY: setup demo test test-alt lint clean
 
 setup: $(BIN)/hib
 
@@ -17,6 +24,12 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	bash .ci/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-alt
+
+# Skips with one line (from setup-alt.sh) when no Python $(ALT_PYTHON) can be found or installed.
+test-alt:
+	bash .ci/setup-alt.sh $(ALT_VENV) $(ALT_PYTHON)
+	if [ -x $(ALT_VENV)/bin/python ]; then $(ALT_VENV)/bin/python -m pytest $(PYTEST_ARGS) $(ALT_TESTS); fi
 
 lint: setup
 	$(BIN)/ruff check .
