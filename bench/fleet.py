@@ -412,6 +412,12 @@ def main() -> None:
     """Run the fleet benchmark and print its tables (and the scale curve's plot)."""
     args = parse_args()
     stacks = [probe_stack(v) for v in args.venv or [str(BIN.parent)]]
+    labels = [s.label for s in stacks]
+    if len(set(labels)) < len(labels):
+        # Rows are told apart by their versions; two venvs with the same ones would collide.
+        print(f"fleet.py: --venv: two virtualenvs with the same Python and ansible-core "
+              f"({', '.join(labels)}); give each stack once", file=sys.stderr)
+        sys.exit(2)
     banner(f"fleet benchmark: {','.join(map(str, args.devices))} devices ({args.platforms}), "
            f"{args.repeats} repeats; Ansible paths on "
            + "; ".join(f"{s.venv} ({s.label})" for s in stacks))
