@@ -167,6 +167,9 @@ def _report(result: RunResult, console: Console, as_json: bool, junit: Path | No
     if result.empty_selection:
         print(f"hib: warning: no host matches the selection; recorded run {doc['id']} "
               "with zero hosts", file=sys.stderr)
+    if doc.get("status") == "push_pending":
+        print(f"hib: warning: run {doc['id']}: the config commit is kept locally, not pushed to "
+              "HIB_CONFIG_REMOTE yet (push_pending); the next run pushes it", file=sys.stderr)
     if as_json:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return

@@ -18,6 +18,7 @@ PLAIN_ROWS = 200
 STATUS_STYLE = {
     "successful": "green", "ok": "green", "changed": "yellow", "failed": "red",
     "unreachable": "red", "error": "red", "canceled": "magenta", "interrupted": "magenta",
+    "push_pending": "yellow",
     "running": "cyan", "skipped": "dim", "stale": "red",
 }
 

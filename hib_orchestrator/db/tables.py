@@ -31,7 +31,10 @@ from sqlalchemy import (
 
 from hib_orchestrator.db.types import METADATA, BigId, UTCDateTime
 
-RUN_STATUSES = ("running", "successful", "failed", "canceled", "interrupted", "error")
+#: ``push_pending``: successful, but the config commit is not on HIB_CONFIG_REMOTE yet (the next
+#: run pushes it); a run with a failed host stays ``failed``.
+RUN_STATUSES = ("running", "successful", "push_pending", "failed", "canceled", "interrupted",
+                "error")
 HOST_STATUSES = ("ok", "changed", "failed", "unreachable", "skipped")
 HOST_KINDS = ("device", "provider")
 #: Host statuses that count as a successful backup (``hib hosts``' last success).

@@ -32,7 +32,9 @@ from hib_orchestrator.orchestration.selection import play_patterns, select_hosts
 from hib_orchestrator.recording import open_engine, show_run
 from hib_orchestrator.settings import Settings
 
-EXIT_BY_STATUS = {"successful": 0, "failed": 1, "error": 1, "canceled": 3, "interrupted": 3}
+# push_pending is 0: every backup is safe in the local store; the next run pushes the commit.
+EXIT_BY_STATUS = {"successful": 0, "push_pending": 0, "failed": 1, "error": 1, "canceled": 3,
+                  "interrupted": 3}
 
 
 @dataclass(slots=True)

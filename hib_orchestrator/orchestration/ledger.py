@@ -19,7 +19,7 @@ from hib_orchestrator.db.models import Run
 from hib_orchestrator.recording.liveness import this_host
 
 # Statuses after which an idempotency key still names its run (no second backup).
-KEEPS_KEY = ("running", "successful")
+KEEPS_KEY = ("running", "successful", "push_pending")
 
 
 def create_run(engine: Engine, playbook: str) -> int:
@@ -95,7 +95,7 @@ def final_status(recorded: str, outcome: Any, selected: int) -> str | None:
     """
     if outcome.hard_canceled:
         return "interrupted"
-    if outcome.soft_canceled and recorded in ("running", "successful", "failed"):
+    if outcome.soft_canceled and recorded in ("running", "successful", "push_pending", "failed"):
         return "canceled"
     if recorded != "running":
         return None

@@ -32,7 +32,8 @@ _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 #: The only result keys :func:`extract` reads; :func:`slim` keeps just these before a result
 #: leaves the Ansible controller (a config dump in ``stdout`` never crosses the pipe).
 RESULT_KEYS = ("changed", "censored", "hib_kind", "error_code", "msg", "stderr", "reason",
-               "attempts", "duration_s", "sha256", "size_bytes", "commit", "hosts", "objects")
+               "attempts", "duration_s", "sha256", "size_bytes", "commit", "hosts", "objects",
+               "host_commits", "push_pending")
 _TEXT_KEYS = ("msg", "stderr", "reason")
 
 
@@ -83,6 +84,8 @@ def slim(
             value = [h for h in value if isinstance(h, str)] if isinstance(value, list) else None
         elif key == "objects":
             value = _objects(value)
+        elif key == "host_commits":
+            value = _host_commits(value)
         elif not isinstance(value, str | int | float | bool | None):
             continue
         out[key] = value
@@ -105,6 +108,10 @@ class ResultFields:
     commit: str | None = None
     objects: dict[str, int] | None = None
     commit_hosts: list[str] = field(default_factory=list)
+    #: config_commit: hosts whose staged text another commit already holds, and that commit.
+    host_commits: dict[str, str] = field(default_factory=dict)
+    #: config_commit: the push to the config remote failed; the commit is kept locally.
+    push_pending: bool = False
 
 
 def _int(value: Any) -> int | None:
@@ -133,6 +140,13 @@ def _objects(value: Any) -> dict[str, int] | None:
     if not isinstance(value, Mapping):
         return None
     return {key: n for key in OBJECT_KEYS if (n := _int(value.get(key))) is not None}
+
+
+def _host_commits(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, Mapping):
+        return None
+    return {h: c for h, c in value.items()
+            if isinstance(h, str) and _str_match(c, _COMMIT) is not None}
 
 
 def _message(result: Mapping[str, Any]) -> str | None:
@@ -168,6 +182,8 @@ def extract(status: str, result: Mapping[str, Any], *, no_log: bool = False) -> 
         hosts = result.get("hosts")
         if isinstance(hosts, list):
             fields.commit_hosts = [h for h in hosts if isinstance(h, str)]
+        fields.host_commits = _host_commits(result.get("host_commits")) or {}
+        fields.push_pending = result.get("push_pending") is True
         return fields
     if kind in HIB_KINDS:
         fields.kind = kind

@@ -32,7 +32,7 @@ from hib_orchestrator.recording.aggregate import HostAggregate, ResultFields, ex
 from hib_orchestrator.recording.batch import Batch, PendingTask, write_batch
 from hib_orchestrator.recording.liveness import HEARTBEAT_INTERVAL_S, reap_interrupted, this_host
 
-FINAL_STATUSES = ("successful", "failed", "canceled", "interrupted", "error")
+FINAL_STATUSES = ("successful", "push_pending", "failed", "canceled", "interrupted", "error")
 
 
 def _stderr(line: str) -> None:
@@ -88,6 +88,8 @@ class Recorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._final_status: str | None = None
+        # A config commit owed to HIB_CONFIG_REMOTE turns a successful end into push_pending.
+        self._push_pending = False
         self._replaces: tuple[str, ...] = ("running", "interrupted")
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -262,6 +264,7 @@ class Recorder:
             )
             self._pending_results += 1
             if fields.kind == "commit" and status in ("ok", "changed"):
+                self._push_pending = self._push_pending or fields.push_pending
                 self._apply_commit(fields, now)
             elif self._selection_only(uuid, host, status):
                 pass  # a policy's host selection step: the task result above is enough
@@ -291,18 +294,18 @@ class Recorder:
                     self._pending.hosts[host] = agg.row(self.run_id or 0)
 
     def _apply_commit(self, fields: ResultFields, now: datetime) -> None:
-        if not fields.commit:
-            return
-        for host in fields.commit_hosts:
+        by_host = dict.fromkeys(fields.commit_hosts, fields.commit) if fields.commit else {}
+        by_host.update(fields.host_commits)  # versions another run's commit already holds
+        for host, commit in by_host.items():
             agg = self._hosts.get(host)
-            if agg is None:
+            if agg is None or not commit:
                 continue
-            agg.commit = fields.commit
+            agg.commit = commit
             self._pending.hosts[host] = agg.row(self.run_id or 0)
             self._pending.versions.append(
                 {
                     "host": host,
-                    "commit": fields.commit,
+                    "commit": commit,
                     "run_id": self.run_id,
                     "committed_at": now,
                     "sha256": agg.sha256,
@@ -388,6 +391,8 @@ class Recorder:
             )
         if final is not None:
             status = "error" if self.first_error is not None else final
+            if status == "successful" and self._push_pending:
+                status = "push_pending"
             replace = Run.status.in_(self._replaces)
             values["status"] = case((replace, status), else_=Run.status)
             values["finished_at"] = case((replace, now), else_=Run.finished_at)

@@ -4,9 +4,11 @@
 """Action plugin of ``hib.orchestrator.config_commit``: the run's one commit of staged configs.
 
 Use it as the last task of the play with ``run_once: true``. It takes the store lock (waiting up
-to ``lock_timeout`` seconds for a concurrent run), moves this run's staged configs into the git
-store atomically and makes one commit with the ``Hib-Run: <id>`` trailer, or none when nothing
-changed.
+to ``lock_timeout`` seconds for a concurrent run, then ``STORE_LOCKED``), moves this run's staged
+configs into the git store atomically and makes one commit with the ``Hib-Run: <id>`` trailer, or
+none when nothing changed. With ``HIB_CONFIG_REMOTE`` it then syncs with the remote; a failed
+push is a warning (``push_pending: true``, ``error_code`` ``REMOTE_UNREACHABLE``/``PUSH_FAILED``),
+not a failure: the commit is safe locally and the next run pushes it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ansible.plugins.action import ActionBase
 try:
     from hib_orchestrator.configstore import ConfigStore
     from hib_orchestrator.configstore.store import DEFAULT_GC_EVERY, DEFAULT_LOCK_TIMEOUT
+    from hib_orchestrator.configstore.sync import DEFAULT_ATTEMPTS
     from hib_orchestrator.devices.runctx import ensure_run_id
     from hib_orchestrator.errors import HibError
     from hib_orchestrator.settings import load_settings
@@ -31,6 +34,7 @@ except ImportError as _err:  # pragma: no cover - reported as a task failure
 ARGUMENT_SPEC: dict[str, Any] = {
     "lock_timeout": {"type": "float"},
     "gc_every": {"type": "int"},
+    "push_attempts": {"type": "int"},
 }
 
 
@@ -62,10 +66,13 @@ class ActionModule(ActionBase):
         if lock_timeout is None:
             lock_timeout = task_vars.get("hib_store_lock_timeout", DEFAULT_LOCK_TIMEOUT)
         try:
+            settings = load_settings()
             store = ConfigStore(
-                load_settings().config_store,
+                settings.config_store,
                 lock_timeout=float(self._templar.template(lock_timeout)),
                 gc_every=int(args.get("gc_every") or DEFAULT_GC_EVERY),
+                remote=settings.config_remote,
+                push_attempts=int(args.get("push_attempts") or DEFAULT_ATTEMPTS),
             )
             outcome = store.commit_run(run_id)
         except (HibError, ValueError) as err:
@@ -73,12 +80,23 @@ class ActionModule(ActionBase):
             message = err.message if isinstance(err, HibError) else str(err)
             return {**result, "failed": True, "error_code": code, "msg": message}
         result["stale_hosts"] = outcome.stale_hosts  # newer copies committed by another run
-        if outcome.commit is None:
-            return {**result, "msg": "no device config changed: no commit"}
-        return {
-            **result,
-            "changed": True,
-            "commit": outcome.commit,
-            "hosts": outcome.hosts,
-            "msg": f"committed {len(outcome.hosts)} device config(s) in {outcome.commit[:12]}",
-        }
+        result["host_commits"] = outcome.held  # already committed: the commit holding their text
+        msg = "no device config changed: no commit"
+        if outcome.commit is not None:
+            result.update(changed=True, commit=outcome.commit, hosts=outcome.hosts)
+            msg = f"committed {len(outcome.hosts)} device config(s) in {outcome.commit[:12]}"
+        if outcome.pushed is None:
+            return {**result, "msg": msg}
+        result.update(push_pending=outcome.push_pending, head=outcome.head, owed=outcome.owed,
+                      conflicts=[c.to_dict() for c in outcome.conflicts])
+        if outcome.conflicts:
+            msg += (f"; {len(outcome.conflicts)} device(s) also changed by another runner: "
+                    "newest copy kept")
+        if outcome.push_error is not None:
+            # A warning, not a failure: every commit is safe locally and the next run pushes it.
+            error = outcome.push_error
+            result.update(error_code=str(error.code), push_error=error.message,
+                          warnings=[f"{error.code}: {error.message}; {outcome.owed} commit(s) "
+                                    "kept locally, the next run pushes them"])
+            return {**result, "msg": f"{msg}; push pending ({error.code})"}
+        return {**result, "msg": f"{msg}; pushed"}
