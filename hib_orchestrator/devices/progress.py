@@ -58,18 +58,21 @@ def device_line(host: str, shaped: Mapping[str, Any]) -> tuple[str, str]:
     return line, _COLORS[status]
 
 
-def summarize(hosts: Mapping[str, dict[str, Any]], first: str) -> dict[str, Any]:
+def summarize(hosts: Mapping[str, dict[str, Any]], first: str, *,
+              report_all: bool = False) -> dict[str, Any]:
     """The batch task's result: per-host results, counts, and who ``device_result`` reports.
 
     ``report_hosts`` holds every device that did not succeed (Ansible must mark it failed or
     unreachable); when every device succeeded it holds ``first`` (the host Ansible ran the batch
     task on, already in the recap), so the group the report play targets always exists.
+    ``report_all``: every device (each gets its own line in Ansible's recap, at the price of a
+    forked task per device).
     """
     counts = {name: 0 for name in _COLORS}
     for shaped in hosts.values():
         counts[device_status(shaped)] += 1
     bad = [h for h, shaped in hosts.items() if device_status(shaped) in ("failed", "unreachable")]
-    report = bad or [first]
+    report = list(hosts) if report_all else bad or [first]
     parts = [f"{n} {name}" for name, n in counts.items() if n]
     return {
         "changed": counts["changed"] > 0,

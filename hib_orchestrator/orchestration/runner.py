@@ -13,6 +13,7 @@ What it guarantees:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hib_orchestrator.errors import ConfigError
+from hib_orchestrator.orchestration.layout import current_layout
 from hib_orchestrator.settings import Settings
 
 # Names that look like they hold credentials; their values are redacted in runner artifacts.
@@ -33,29 +35,27 @@ _SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|COOKIE|SESSION
 KEEP_ARTIFACTS = 10
 
 
-def project_root() -> Path:
-    """The checkout holding ``ansible.cfg``, ``playbooks/`` and the collection symlink."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / "ansible.cfg").is_file() or not (root / "playbooks").is_dir():
-        raise ConfigError(
-            f"cannot find the hib.orchestrator collection next to the package ({root}); "
-            "install hib from a checkout (pip install -e .)"
-        )
-    return root
-
-
 def init_ansible_plugins() -> None:
     """Make Ansible's plugin loaders see collections (hib's own included), once per process.
 
     ``ansible-playbook`` does this in its CLI; code that parses inventories or looks plugins up
-    in this process needs it too (an inventory config naming ``ansible.builtin.generator`` or a
-    collection's plugin fails to load without it).
+    in this process needs it too: an inventory config naming ``ansible.builtin.generator`` or a
+    collection's plugin fails to load without it. A checkout's ``collections/`` comes first,
+    then Ansible's configured paths and ``sys.path`` (where an installed package's collection is).
     """
     from ansible.plugins.loader import init_plugin_loader
     from ansible.utils.collection_loader import AnsibleCollectionConfig
 
     if AnsibleCollectionConfig.collection_finder is None:
-        init_plugin_loader([str(project_root() / "collections")])
+        init_plugin_loader(current_layout().collection_paths())
+
+
+def _builtin_strategies() -> set[str]:
+    spec = importlib.util.find_spec("ansible")
+    if spec is None or not spec.submodule_search_locations:
+        return set()
+    folder = Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
+    return {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
 
 
 def check_strategy(name: str) -> None:
@@ -64,6 +64,8 @@ def check_strategy(name: str) -> None:
     Raises:
         ConfigError: ``name`` is neither a builtin strategy nor one in a reachable collection.
     """
+    if name.removeprefix("ansible.builtin.") in _builtin_strategies():
+        return  # asking the loader would import the strategy package (and its warnings)
     from ansible.plugins.loader import strategy_loader
 
     init_ansible_plugins()
@@ -155,14 +157,13 @@ def run_playbook(
     """Run ``request`` to the end and report every runner event to ``on_event``."""
     import ansible_runner  # heavy; imported only when a run starts
 
-    root = project_root()
+    layout = current_layout()
     private = settings.runner_dir / str(run_id)
     private.mkdir(parents=True, exist_ok=True)
     venv_bin = str(Path(sys.executable).parent)
     envvars = {
-        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": str(root / "collections"),
-        "ANSIBLE_CALLBACKS_ENABLED": "hib.orchestrator.recorder",
+        # A checkout's ansible.cfg, or (installed) the settings hib needs beside the user's own.
+        **layout.ansible_env(),
         "ANSIBLE_FORCE_COLOR": "0",
         "HIB_RUN_ID": str(run_id),
         "HIB_CANCEL_FILE": str(cancel.cancel_file),
@@ -196,7 +197,8 @@ def run_playbook(
         private_data_dir=str(private),
         ident=str(run_id),
         playbook=str(request.playbook.resolve()),
-        inventory=request.inventory,
+        # ansible-playbook runs in layout.root: inventory files are named from here.
+        inventory=[str(Path(i).resolve()) if Path(i).exists() else i for i in request.inventory],
         limit=request.limit,
         forks=request.forks,
         extravars=request.extravars or None,
@@ -209,7 +211,7 @@ def run_playbook(
         quiet=True,
         suppress_env_files=True,
         rotate_artifacts=KEEP_ARTIFACTS,
-        project_dir=str(root),
+        project_dir=str(layout.root),
     )
     thread.join()
     if cancel.hard:

@@ -48,6 +48,10 @@ except ImportError as _err:  # pragma: no cover - reported as a task failure
     ARGUMENT_SPEC = {}
 
 display = Display()
+#: device_config's arguments, plus which devices Ansible hears about one by one afterwards.
+BATCH_SPEC: dict[str, Any] = {
+    **ARGUMENT_SPEC, "report": {"type": "str", "choices": ["failed", "all"], "default": "failed"},
+}
 
 
 def _processes() -> int:
@@ -73,7 +77,7 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "error_code": "INTERNAL",
                     "msg": f"hib_orchestrator is not importable: {IMPORT_ERROR}"}
         try:
-            _, args = self.validate_argument_spec(ARGUMENT_SPEC)
+            _, args = self.validate_argument_spec(BATCH_SPEC)
             processes = _processes()
             settings = load_settings()
         except (AnsibleActionFail, ValueError, HibError) as err:
@@ -111,7 +115,8 @@ class ActionModule(ActionBase):
         finally:
             if progress is not None:
                 progress.close()
-        return {**result, **summarize(hosts, first=str(task_vars.get("inventory_hostname")))}
+        return {**result, **summarize(hosts, first=str(task_vars.get("inventory_hostname")),
+                                      report_all=args["report"] == "all")}
 
     def _lookup(self, task_vars: dict[str, Any], host: str) -> Any:
         """``name -> templated value`` for ``host`` as if the task ran on it.

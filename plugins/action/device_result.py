@@ -43,5 +43,5 @@ class ActionModule(ActionBase):
         if own is None:
             return {**result, "failed": True, "error_code": "BAD_CONFIG",
                     "msg": f"{host} is not in the device_batch result given as 'batch'"}
-        # The batch already reported the change (and staged it); this only settles the host.
-        return {**own, **result}
+        # The batch staged the change; this only tells Ansible the device's own outcome.
+        return {**own, **result, "changed": bool(own.get("changed"))}

@@ -75,6 +75,15 @@ options:
   accept_size_drop:
     description: Accept a large shrink once (a legitimate big change).
     type: bool
+  report:
+    description:
+      - Which devices the result's C(report_hosts) names for M(hib.orchestrator.device_result).
+      - C(failed) (default) the failed and unreachable ones, so Ansible counts them; C(all) every
+        device, so each has its own line in the recap, at the price of one forked task per device
+        (C(playbooks/backup.yml) sets it from C(hib_report_every_device)).
+    type: str
+    choices: [failed, all]
+    default: failed
 attributes:
   check_mode:
     support: full
@@ -145,7 +154,8 @@ failed_hosts:
   elements: str
 report_hosts:
   description: The devices to hand to M(hib.orchestrator.device_result) (failed and unreachable
-    ones; the first device when none failed, so the group always exists).
+    ones; the first device when none failed, so the group always exists; every device with
+    O(report=all)).
   returned: always
   type: list
   elements: str

@@ -87,7 +87,7 @@ def test_missing_file_and_unknown_policy(tmp_path: Path) -> None:
 def test_rendered_playbook_selects_and_passes_knobs(tmp_path: Path) -> None:
     pf = load_policies(write(tmp_path, CONTRACT_EXAMPLE))
     plays = yaml.safe_load(render_policy(pf.get("nightly-core"), pf.path))
-    select, configs = plays
+    select, configs, report = plays
     assert select["hosts"] == "network:&core"
     group_by = select["tasks"][0]
     assert group_by["ansible.builtin.group_by"] == {"key": "hib_policy_selected"}
@@ -95,9 +95,14 @@ def test_rendered_playbook_selects_and_passes_knobs(tmp_path: Path) -> None:
     assert configs["hosts"] == "hib_policy_selected:&network"
     assert configs["vars"] == {"hib_timeout": 60, "hib_retries": 2}
     assert configs["check_mode"] is False
-    actions = [next(k for k in t if k.startswith("hib.")) for t in configs["tasks"]]
-    assert actions == ["hib.orchestrator.device_config", "hib.orchestrator.config_commit"]
+    actions = [next(k for k in t if k.startswith(("hib.", "ansible."))) for t in configs["tasks"]]
+    assert actions == ["hib.orchestrator.device_batch", "hib.orchestrator.config_commit",
+                       "ansible.builtin.add_host"]
     assert configs["tasks"][1]["run_once"] is True
+    # the devices that failed are handed back to Ansible one by one
+    assert report["hosts"] == "hib_report_devices"
+    assert report["check_mode"] is False
+    assert "hib.orchestrator.device_result" in report["tasks"][-1]
 
 
 def test_rendered_images_policy_applies_retention(tmp_path: Path) -> None:
