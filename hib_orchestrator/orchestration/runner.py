@@ -173,6 +173,11 @@ def run_playbook(
         "HIB_CONFIG_STORE": str(settings.config_store),
         "HIB_IMAGE_STORE": settings.image_store,
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        # ansible-core imports cryptography's DSA names at every start; that deprecation is not
+        # the user's to act on (docs/collection.md). The user's own filters come after, and win.
+        "PYTHONWARNINGS": ",".join(
+            filter(None, ["ignore:DSA is deprecated:UserWarning", os.environ.get("PYTHONWARNINGS")])
+        ),
     }
     if request.strategy:
         envvars["ANSIBLE_STRATEGY"] = request.strategy
