@@ -10,7 +10,7 @@ ALT_PYTHON ?= 3.13
 ALT_TESTS ?= tests/integration/test_device_backup.py tests/recording/test_lab_backup.py \
 	tests/orchestration/test_hib_run.py
 
-.PHONY: setup demo test test-alt lint clean
+.PHONY: setup demo test test-alt lint sanity clean
 
 setup: $(BIN)/hib
 
@@ -33,6 +33,11 @@ test-alt:
 
 lint: setup
 	$(BIN)/ruff check .
+
+# The collection checks alone (also part of `make test`): ansible-test sanity, ansible-lint,
+# antsibull-changelog lint, ansible-doc of every plugin, on the built collection (docs/collection.md).
+sanity: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/collection
 
 clean:
 	-$(BIN)/hib lab down
