@@ -12,7 +12,11 @@ they agree on paths whatever process they run in::
 | state directory  | ``./.hib``                       | ``HIB_HOME``         |
 | run database     | ``sqlite:///$HIB_HOME/hib.db``   | ``HIB_DB_URL``       |
 | config store     | ``$HIB_HOME/configs``            | ``HIB_CONFIG_STORE`` |
-| image store      | ``$HIB_HOME/images``             | ``HIB_IMAGE_STORE``  |
+| image store      | ``$HIB_HOME/images``             | ``HIB_IMAGE_STORE`` (or ``s3://b/p``) |
+| S3 store endpoint| AWS's                            | ``HIB_IMAGE_STORE_ENDPOINT`` |
+| S3 store region  | boto3's, else ``us-east-1``      | ``HIB_IMAGE_STORE_REGION`` |
+| image store lock | wait 60 s, then ``STORE_LOCKED`` | ``HIB_IMAGE_STORE_LOCK_TIMEOUT`` (seconds) |
+| S3 prune's wait  | 3600 s for running backups       | ``HIB_IMAGE_STORE_PRUNE_WAIT`` (seconds) |
 | policy file      | ``./hib.yml``                    | ``HIB_POLICY_FILE``  |
 | config remote    | none                             | ``HIB_CONFIG_REMOTE``|
 | log format       | ``text``                         | ``HIB_LOG_FORMAT`` (``text``/``json``) |
@@ -44,10 +48,14 @@ class Settings:
     config_remote: str | None = None
     log_format: str = "text"
     log_level: str = "WARNING"
+    image_store_endpoint: str | None = None
+    image_store_region: str | None = None
+    image_store_lock_timeout: float = 60.0
+    image_store_prune_wait: float = 3600.0
 
     @property
     def image_store_is_local(self) -> bool:
-        """True when the image store is a folder (object-store URLs are planned)."""
+        """True when the image store is a folder (else an ``s3://`` URL, checked on open)."""
         return "://" not in self.image_store
 
     @property
@@ -99,6 +107,10 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         config_remote=_config_remote(env.get("HIB_CONFIG_REMOTE") or None),
         log_format=log_format,
         log_level=log_level,
+        image_store_endpoint=env.get("HIB_IMAGE_STORE_ENDPOINT") or None,
+        image_store_region=env.get("HIB_IMAGE_STORE_REGION") or None,
+        image_store_lock_timeout=_seconds(env, "HIB_IMAGE_STORE_LOCK_TIMEOUT", 60.0),
+        image_store_prune_wait=_seconds(env, "HIB_IMAGE_STORE_PRUNE_WAIT", 3600.0),
     )
 
 
@@ -108,6 +120,17 @@ def _config_remote(url: str | None) -> str | None:
     from hib_orchestrator.configstore.remote import check_remote_url
 
     return check_remote_url(url)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name) or ""
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ConfigError(f"{name} must be a number of seconds >= 0, not {raw!r}")
+    return value
 
 
 def _check_db_url(url: str) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hib_orchestrator.errors import ErrorCode
 from hib_orchestrator.images.blobstore import BlobStore
 from hib_orchestrator.images.retry import RetryPolicy
 from hib_orchestrator.lazy import lazy_exports
@@ -25,13 +27,35 @@ __getattr__ = lazy_exports(__name__, dict.fromkeys(
     ("BackupOptions", "BackupResult", "Progress", "backup"), "hib_orchestrator.images.transfer"))
 
 
-def open_store(settings: Settings) -> BlobStore:
-    """The blob store at ``settings.image_store`` (a local folder for now)."""
-    from hib_orchestrator.errors import ConfigError
+def scratch_root(settings: Settings) -> Path:
+    """The local folder the store's in-flight state lives in: the store itself for a folder,
+    ``$HIB_HOME/images-s3`` (this runner's own) for an ``s3://`` store."""
+    if settings.image_store_is_local:
+        return Path(settings.image_store)
+    return settings.home / "images-s3"
 
-    if not settings.image_store_is_local:
-        raise ConfigError(f"HIB_IMAGE_STORE {settings.image_store!r}: only folders are supported")
-    return BlobStore(settings.image_store)
+
+def open_store(settings: Settings) -> BlobStore:
+    """The blob store ``settings.image_store`` names: a folder, or ``s3://bucket/prefix``
+    (checked now: bucket, credentials and endpoint).
+
+    Raises:
+        ConfigError: bad URL scheme, no bucket, no credentials, unreachable endpoint.
+    """
+    if settings.image_store_is_local:
+        return BlobStore(settings.image_store, lock_timeout=settings.image_store_lock_timeout)
+    from hib_orchestrator.images.s3store import S3BlobStore
+
+    store = S3BlobStore(
+        settings.image_store,
+        scratch_root(settings),
+        endpoint=settings.image_store_endpoint,
+        region=settings.image_store_region,
+        lock_timeout=settings.image_store_lock_timeout,
+        prune_wait_s=settings.image_store_prune_wait,
+    )
+    store.check()
+    return store
 
 
 def sessions(settings: Settings) -> Any:
@@ -62,14 +86,28 @@ def backup_host(
     Per-provider failures come back in the result (``status``/``error_code``); bad settings
     raise ConfigError, an unknown provider UnsupportedProvider.
     """
-    from hib_orchestrator.images.transfer import backup
+    from hib_orchestrator.errors import HibError
+    from hib_orchestrator.images.transfer import BackupResult, backup
 
     settings = settings or load_settings()
+    try:
+        store = open_store(settings)
+    except HibError as err:  # the store, not the provider, is wrong: STORE_ERROR for this host
+        if prefetch is not None:
+            prefetch.provider.close()
+        return BackupResult(
+            provider=host,
+            provider_type=provider_type,
+            run_id=run_id,
+            status="failed",
+            error_code=str(ErrorCode.STORE_ERROR),
+            error_message=err.message,
+        )
     return backup(
         host,
         provider_type,
         provider_settings,
-        store=open_store(settings),
+        store=store,
         sessions=sessions(settings),
         run_id=run_id if run_id is not None else current_run_id(),
         options=options,
@@ -87,5 +125,6 @@ __all__ = [
     "backup_host",
     "current_run_id",
     "open_store",
+    "scratch_root",
     "sessions",
 ]

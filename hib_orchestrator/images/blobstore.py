@@ -21,15 +21,18 @@ import itertools
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from hib_orchestrator.errors import StoreError
+from hib_orchestrator.errors import StoreError, StoreLocked
 from hib_orchestrator.procs import pid_alive
 
+LOCK_POLL_S = 0.1
+DEFAULT_LOCK_TIMEOUT = 60.0
 _counter = itertools.count()
 try:  # Linux: sync one filesystem, not every one
     _syncfs: Callable[[int], int] | None = ctypes.CDLL(None, use_errno=True).syncfs
@@ -49,12 +52,24 @@ class WrittenBlob:
 
 
 class BlobStore:
-    """A folder of immutable blobs named by their SHA-256."""
+    """A folder of immutable blobs named by their SHA-256.
 
-    def __init__(self, root: str | Path) -> None:
+    ``lock_timeout``: how long :meth:`lock` waits for another run before ``STORE_LOCKED``.
+    """
+
+    #: A folder keeps its snapshots in the run database only (see :meth:`publish`).
+    keeps_manifests = False
+
+    def __init__(self, root: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.root = Path(root)
         self.blobs = self.root / "blobs"
         self.tmp = self.root / "tmp"
+        self.lock_timeout = lock_timeout
+
+    @property
+    def label(self) -> str:
+        """How messages name the store."""
+        return str(self.root)
 
     def path(self, sha256: str) -> Path:
         """Where blob ``sha256`` lives (two fan-out levels keep folders small)."""
@@ -170,6 +185,16 @@ class BlobStore:
         finally:
             os.close(fd)
 
+    def settle(self) -> None:
+        """Called after the database recorded a batch; nothing to do for a folder (see the
+        object store's version)."""
+
+    def publish(
+        self, provider: str, snapshot_id: int, run_id: int | None, entries: Sequence[Sequence[Any]]
+    ) -> None:
+        """Write a finished snapshot's manifest into the store; a folder keeps none (its
+        snapshots live in the run database only)."""
+
     def open(self, sha256: str) -> Iterator[bytes]:
         """The blob's bytes in chunks."""
         with self.path(sha256).open("rb") as fh:
@@ -214,13 +239,16 @@ class BlobStore:
 
     @contextmanager
     def lock(self, name: str, *, shared: bool = False, busy: str = "") -> Iterator[None]:
-        """Hold ``locks/<name>.lock`` (flock, shared or exclusive) or fail fast.
+        """Hold ``locks/<name>.lock`` (flock, shared or exclusive), waiting at most
+        :attr:`lock_timeout` seconds for another run to let go.
 
         Backups hold ``store`` shared and ``provider-<host>`` exclusive; prune holds ``store``
-        exclusive, so garbage collection never races a backup that is adding references.
+        exclusive, so garbage collection never races a backup that is adding references. The
+        kernel drops a dead holder's lock, so a killed run never wedges the store.
 
         Raises:
-            StoreError: the lock is taken (``busy`` is the message) or cannot be created.
+            StoreLocked: still taken after the timeout (``busy`` says by what); nothing changed.
+            StoreError: the lock file cannot be created.
         """
         locks = self.root / "locks"
         try:
@@ -229,10 +257,18 @@ class BlobStore:
         except OSError as err:
             raise StoreError(f"image store {self.root}: {err.strerror}") from err
         try:
-            try:
-                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-            except BlockingIOError as err:
-                raise StoreError(busy or f"image store lock {name!r} is held") from err
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as err:
+                    if time.monotonic() >= deadline:
+                        raise StoreLocked(
+                            f"{busy or f'image store lock {name!r} is held'} (waited "
+                            f"{self.lock_timeout:g}s; HIB_IMAGE_STORE_LOCK_TIMEOUT waits longer)"
+                        ) from err
+                time.sleep(LOCK_POLL_S)
             yield
         finally:
             os.close(fd)

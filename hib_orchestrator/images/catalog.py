@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hib_orchestrator.db.types import utcnow
 from hib_orchestrator.errors import ConfigError, StoreError
 from hib_orchestrator.images.blobstore import BlobStore
 from hib_orchestrator.images.models import ImageBlob, ImageEntry, ImageSnapshot
+from hib_orchestrator.images.s3store import S3BlobStore
 
 DONE = ("ok", "partial")
 
@@ -115,9 +117,10 @@ def restore(
     files = total = 0
     for key, sha, size in items:
         target = dest / safe_relpath(key)
-        if not store.has(sha):
-            raise StoreError(f"blob {sha} for {key!r} is missing from the image store")
-        store.copy_to(sha, target)
+        try:
+            store.copy_to(sha, target)
+        except FileNotFoundError as err:
+            raise StoreError(f"blob {sha} for {key!r} is missing from the image store") from err
         files += 1
         total += size
     return {"files": files, "bytes": total}
@@ -171,17 +174,29 @@ def prune(
     then blobs no version references."""
     if keep_last < 1 or keep_daily < 0 or keep_weekly < 0:
         raise ConfigError("--keep-last must be >= 1 and --keep-daily/--keep-weekly >= 0")
-    with store.lock("store", busy="an image backup is running; prune later"):
-        return _prune(sessions, store, keep_last, keep_daily, keep_weekly)
+    started = utcnow()
+    # A folder store: prune excludes backups by the store lock. An s3:// store takes no lock
+    # (other machines could not see it); its sweep rule is in s3gc.
+    with store.lock("store", busy="an image backup is running on this image store"):
+        removed = _apply_retention(sessions, keep_last, keep_daily, keep_weekly)
+        if isinstance(store, S3BlobStore):
+            from hib_orchestrator.images import s3gc
+
+            store.drop_manifests(removed)
+            garbage = s3gc.collect(
+                sessions, store, started, wait_s=store.prune_wait_s,
+                orphan_grace_s=store.orphan_grace_s,
+            )
+        else:
+            garbage = _collect_garbage(sessions, store)
+    return {"snapshots_removed": len(removed), **garbage}
 
 
-def _prune(
-    sessions: sessionmaker[Session],
-    store: BlobStore,
-    keep_last: int,
-    keep_daily: int,
-    keep_weekly: int,
-) -> dict[str, int]:
+def _apply_retention(
+    sessions: sessionmaker[Session], keep_last: int, keep_daily: int, keep_weekly: int
+) -> set[tuple[str, int]]:
+    """Delete snapshots outside the policy and versions no remaining snapshot sees; returns
+    the (provider, snapshot id) pairs removed."""
     with sessions.begin() as s:
         by_provider: dict[str, list[ImageSnapshot]] = defaultdict(list)
         for snap in s.scalars(
@@ -190,14 +205,15 @@ def _prune(
             .order_by(ImageSnapshot.id.desc())
         ):
             by_provider[snap.provider].append(snap)
-        doomed: list[int] = []
-        for snaps in by_provider.values():
+        removed: set[tuple[str, int]] = set()
+        for provider, snaps in by_provider.items():
             keep = _kept(snaps, keep_last, keep_daily, keep_weekly)
-            doomed += [x.id for x in snaps if x.id not in keep]
+            removed |= {(provider, x.id) for x in snaps if x.id not in keep}
+        doomed = sorted(sid for _, sid in removed)
         for i in range(0, len(doomed), 500):
             s.execute(delete(ImageSnapshot).where(ImageSnapshot.id.in_(doomed[i : i + 500])))
         _drop_unseen_entries(s)
-    return {"snapshots_removed": len(doomed), **_collect_garbage(sessions, store)}
+    return removed
 
 
 def _drop_unseen_entries(s: Session) -> None:

@@ -14,10 +14,15 @@ import json
 import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from hib_orchestrator.errors import ConfigError, HibError, StoreError, UnsupportedProvider
+from hib_orchestrator.errors import (
+    ConfigError,
+    HibError,
+    StoreError,
+    StoreLocked,
+    UnsupportedProvider,
+)
 
 
 def backup_isolated(
@@ -64,9 +69,12 @@ def backup_isolated(
         tail = " ".join(proc.stderr.decode(errors="replace").split())[-200:]
         raise StoreError(f"image backup of {host} exited {proc.returncode}: {tail}") from err
     if "raise" in doc:
-        cls = {"BAD_CONFIG": ConfigError, "UNSUPPORTED_PROVIDER": UnsupportedProvider}.get(
-            doc["raise"]["code"], HibError
-        )
+        cls = {
+            "BAD_CONFIG": ConfigError,
+            "UNSUPPORTED_PROVIDER": UnsupportedProvider,
+            "STORE_ERROR": StoreError,
+            "STORE_LOCKED": StoreLocked,
+        }.get(doc["raise"]["code"], HibError)
         raise cls(doc["raise"]["message"], host=host)
     return BackupResult(**doc["result"])
 
@@ -102,18 +110,16 @@ def main() -> int:
 def _prefetch(req: Mapping[str, Any], retry: Any) -> Any:
     """The provider with its listing started, or None (the engine then does both itself and
     reports whatever made this fail)."""
-    from hib_orchestrator.images import prefetch
+    from hib_orchestrator.images import prefetch, scratch_root
     from hib_orchestrator.settings import load_settings
 
     try:
         settings = load_settings()
-        if not settings.image_store_is_local:
-            return None
         return prefetch.start(
             req["host"],
             req["provider"],
             req["settings"],
-            store_root=Path(settings.image_store),
+            store_root=scratch_root(settings),
             workers=int(req["workers"]),
             rate_limit=req.get("rate_limit"),
             retry=retry,

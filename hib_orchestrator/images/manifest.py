@@ -195,6 +195,22 @@ class Manifest:
                 )
 
     @_db_call
+    def present(self) -> list[tuple[str, str, int]]:
+        """(key, sha256, size) of every object this snapshot holds (its manifest)."""
+        e = ImageEntry
+        q = (
+            select(e.key, e.blob_sha256, e.size)
+            .where(
+                e.provider == self.provider,
+                e.first_seen_snapshot <= self.snapshot_id,
+                e.last_seen_snapshot >= self.snapshot_id,
+            )
+            .order_by(e.key)
+        )
+        with self.sessions() as s:
+            return [(k, sha, size) for k, sha, size in s.execute(q)]
+
+    @_db_call
     def finish(self, status: str, counts: dict[str, int], error: tuple[str, str] | None) -> None:
         """Close the snapshot with its counts."""
         with self.sessions.begin() as s:

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hib_orchestrator.errors import ChecksumMismatch, HibError, ProviderError
+from hib_orchestrator.errors import ChecksumMismatch, HibError, ProviderError, StoreError
 from hib_orchestrator.images.blobstore import BlobStore, WrittenBlob
 from hib_orchestrator.images.manifest import Known, Manifest
 from hib_orchestrator.images.prefetch import Prefetch, context, list_all, safe_name
@@ -153,7 +153,7 @@ def backup(
             provider = prefetch.provider
         try:
             with (
-                store.lock("store", shared=True, busy="hib prune is running; try again"),
+                store.lock("store", shared=True, busy="hib prune is running on this image store"),
                 store.lock(f"provider-{safe_name(host)}", busy=f"a backup of {host} is running"),
             ):
                 store.clean_parts()
@@ -253,6 +253,15 @@ class _Run:
                 f"first {code}: {first['key']}: {first['message']}"
             )
             error = (code, self.result.error_message)
+        if self.store.keeps_manifests:
+            try:
+                self.store.publish(
+                    self.host, self.manifest.snapshot_id, self.manifest.run_id,
+                    self.manifest.present(),
+                )
+            except StoreError as err:  # the blobs are kept; the snapshot is not complete
+                _fail(self.result, err)
+                status, error = "failed", (str(err.code), err.message)
         self.manifest.finish(status, self._counts(), error)
 
     def _counts(self) -> dict[str, int]:
@@ -342,6 +351,7 @@ class _Run:
         if blobs:
             self.store.sync()
         self.manifest.add(rows, blobs, self._counts())
+        self.store.settle()
 
     def _collect(
         self,

@@ -181,17 +181,18 @@ def test_progress_reports_objects_and_bytes(runner, tmp_path) -> None:  # type: 
 def test_prune_waits_for_no_backup_and_backups_do_not_overlap(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from hib_orchestrator.errors import StoreError
+    from hib_orchestrator.errors import StoreLocked
 
     src = tmp_path / "src"
     _tree(src, {"x.png": b"x"})
     runner.run("local-001", name="locked", path=str(src))
+    runner.store.lock_timeout = 0.2  # HIB_IMAGE_STORE_LOCK_TIMEOUT: wait briefly, then give up
     # What a running backup holds: the store lock shared, its provider lock exclusive.
     with runner.store.lock("store", shared=True), runner.store.lock("provider-locked"):
-        with pytest.raises(StoreError, match="backup is running"):
+        with pytest.raises(StoreLocked, match="backup is running"):
             catalog.prune(runner.sessions, runner.store, keep_last=1)
         overlapping = runner.run("local-001", name="locked", path=str(src))
-        assert (overlapping.status, overlapping.error_code) == ("failed", "STORE_ERROR")
+        assert (overlapping.status, overlapping.error_code) == ("failed", "STORE_LOCKED")
         other = runner.run("local-001", name="other-host", path=str(src))
         assert other.status == "ok"  # other providers back up concurrently
     # Unlocked again; the refused backup left no snapshot behind.

@@ -1,0 +1,230 @@
+"""The image store on S3-compatible object storage: a bucket on the lab's S3 stand-in (moto).
+
+Every test backs real stand-in providers up through the real engine (in-process, or in the
+action plugin's isolated child processes) into ``HIB_IMAGE_STORE=s3://...`` and reads the
+bucket back with boto3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hib_orchestrator.cli import main
+from hib_orchestrator.images import backup_host, open_store, sessions
+from hib_orchestrator.images.isolated import backup_isolated
+from hib_orchestrator.images.models import ImageBlob, ImageSnapshot
+from hib_orchestrator.settings import load_settings
+
+HOSTS = ("local-001", "smms-001")  # small sets; three images are shared between them
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HIB_HOME", str(tmp_path / "hib"))
+    monkeypatch.delenv("HIB_DB_URL", raising=False)
+    monkeypatch.delenv("HIB_RUN_ID", raising=False)
+    return tmp_path / "hib"
+
+
+def _backup(standins, host: str, name: str | None = None, **overrides):  # type: ignore[no-untyped-def]
+    provider, settings = standins.provider(host)
+    settings.update(overrides)
+    return backup_host(name or host, provider, settings)
+
+
+def _cli(capsys, argv: list[str]) -> tuple[int, object]:  # type: ignore[no-untyped-def]
+    code = main(argv)
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else None
+
+
+def _blob_rows() -> set[str]:
+    with sessions(load_settings())() as s:
+        return set(s.scalars(ImageBlob.__table__.select().with_only_columns(ImageBlob.sha256)))
+
+
+def test_backup_dedups_restores_and_verify_finds_damage(  # type: ignore[no-untyped-def]
+    standins, s3_store, home, capsys, tmp_path
+) -> None:
+    first = {h: _backup(standins, h) for h in HOSTS}
+    assert all(r.status == "ok" and r.new > 0 for r in first.values()), first
+    blobs = s3_store.keys("blobs/")
+    # One object per distinct content: the images both providers hold are stored once.
+    assert set(blobs) == {s3_store.blob_key(sha) for sha in _blob_rows()}
+    assert len(blobs) < sum(r.new for r in first.values())
+    assert not (home / "images").exists()  # nothing of the store on local disk
+    manifests = s3_store.keys("snapshots/")
+    assert len(manifests) == 2 and all("-run" in k for k in manifests)
+
+    standins.reset("s3")
+    again = {h: _backup(standins, h) for h in HOSTS}
+    assert all(r.status == "ok" and r.new == 0 and r.bytes == 0 for r in again.values())
+    assert s3_store.blob_puts() == []  # the second run stored no blob
+    assert len(s3_store.keys("snapshots/")) == 4  # each snapshot its own manifest
+
+    code, doc = _cli(
+        capsys, ["images", "restore", "local-001", "--to", str(tmp_path / "r"), "--json"]
+    )
+    assert code == 0 and doc["files"] == first["local-001"].new
+    source = Path(standins.provider("local-001")[1]["path"])
+    for path in source.rglob("*"):
+        if path.is_file():
+            restored = tmp_path / "r" / path.relative_to(source)
+            assert restored.read_bytes() == path.read_bytes()
+
+    code, doc = _cli(capsys, ["verify", "--json"])
+    assert code == 0 and doc == {"checked": len(blobs), "corrupt": [], "missing": []}
+    rotten, gone = sorted(_blob_rows())[:2]
+    s3_store.client.put_object(Bucket=s3_store.bucket, Key=s3_store.blob_key(rotten), Body=b"rot")
+    s3_store.client.delete_object(Bucket=s3_store.bucket, Key=s3_store.blob_key(gone))
+    code, doc = _cli(capsys, ["verify", "--json"])
+    assert code == 1 and doc["corrupt"] == [rotten] and doc["missing"] == [gone]
+
+
+def test_prune_keeps_the_blobs_of_a_snapshot_written_during_it(  # type: ignore[no-untyped-def]
+    standins, s3_store, home, capsys, tmp_path
+) -> None:
+    src = tmp_path / "src"
+    (src / "old").mkdir(parents=True)
+    (src / "old" / "x.png").write_bytes(b"x-bytes")
+    (src / "old" / "y.png").write_bytes(b"y-bytes")
+    assert _backup(standins, "local-001", "p1", path=str(src)).status == "ok"
+    (src / "old" / "x.png").unlink()
+    (src / "old" / "y.png").unlink()
+    (src / "z.png").write_bytes(b"z-bytes")
+    assert _backup(standins, "local-001", "p1", path=str(src)).status == "ok"
+    x, y = (hashlib.sha256(b).hexdigest() for b in (b"x-bytes", b"y-bytes"))
+    # After `prune --keep-last 1` nothing references x or y: both are sweep candidates.
+
+    # A slow backup is running when prune marks: prune must wait for it before sweeping.
+    standins.fault("s3", "429", match="/hib-images/2023/", times=2, retry_after=2)
+    slow = threading.Thread(
+        target=_backup, args=(standins, "s3-001"), kwargs={"download": "presigned"}
+    )
+    slow.start()
+    _until(lambda: _running() > 0)
+    pruned: dict[str, object] = {}
+    prune = threading.Thread(
+        target=lambda: pruned.update(_cli(capsys, ["prune", "--keep-last", "1", "--json"])[1])
+    )
+    prune.start()
+    _until(lambda: x not in _blob_rows())  # marked: x's row is gone, its object not yet
+    # Meanwhile another runner stores x's bytes again under a new provider.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "again.png").write_bytes(b"x-bytes")
+    assert _backup(standins, "local-001", "p2", path=str(other)).status == "ok"
+    slow.join()
+    prune.join()
+
+    keys = s3_store.keys("blobs/")
+    assert s3_store.blob_key(x) in keys  # named by p2's snapshot: kept
+    assert s3_store.blob_key(y) not in keys  # named by nothing: swept
+    assert pruned["blobs_removed"] == 1 and pruned["snapshots_removed"] == 1
+    assert s3_store.keys("trash/") == {}
+    code, doc = _cli(capsys, ["verify", "--json"])
+    assert code == 0 and doc["missing"] == [] and doc["corrupt"] == []
+
+
+def _running() -> int:
+    with sessions(load_settings())() as s:
+        return len(
+            list(
+                s.scalars(
+                    ImageSnapshot.__table__.select()
+                    .with_only_columns(ImageSnapshot.id)
+                    .where(ImageSnapshot.status == "running")
+                )
+            )
+        )
+
+
+def _until(check, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.02)
+
+
+def test_two_runners_with_their_own_homes_back_up_into_one_bucket_at_once(  # type: ignore[no-untyped-def]
+    standins, s3_store, tmp_path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'shared.db'}"  # one database, as one PostgreSQL for a team
+    procs = []
+    for i, host in enumerate(HOSTS):
+        env = {**os.environ, "HIB_HOME": str(tmp_path / f"runner{i}"), "HIB_DB_URL": db}
+        env.pop("HIB_RUN_ID", None)
+        provider, settings = standins.provider(host)
+        code = (
+            "import json, sys; from hib_orchestrator.images.isolated import backup_isolated; "
+            "r = backup_isolated(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), workers=4); "
+            "print(r.status, r.error_code)"
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", code, host, provider, json.dumps(settings)],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    assert [p.communicate(timeout=120)[0].split() for p in procs] == [["ok", "None"]] * 2
+    env = {**os.environ, "HIB_HOME": str(tmp_path / "runner0"), "HIB_DB_URL": db}
+    check = subprocess.run(
+        [str(Path(sys.executable).parent / "hib"), "verify", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    doc = json.loads(check.stdout)
+    assert doc["corrupt"] == doc["missing"] == [] and doc["checked"] == len(s3_store.keys("blobs/"))
+    assert len(s3_store.keys("snapshots/")) == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HIB_IMAGE_STORE": "ftp://files.example/images"}, "unsupported scheme 'ftp://'"),
+        ({"HIB_IMAGE_STORE": "s3://"}, "no bucket"),
+        ({"HIB_IMAGE_STORE": "s3://no-such-bucket/x"}, "the bucket does not exist"),
+        ({"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, "no credentials"),
+        ({"AWS_ACCESS_KEY_ID": "AKIAWRONG"}, "credentials rejected"),
+        ({"HIB_IMAGE_STORE_ENDPOINT": "http://127.0.0.1:9"}, "cannot reach http://127.0.0.1:9"),
+        ({"HIB_IMAGE_STORE_ENDPOINT": "ftp://127.0.0.1"}, "must be an http(s) URL"),
+    ],
+)
+def test_bad_store_settings_are_one_line_exit_2_and_store_error_for_the_task(  # type: ignore[no-untyped-def]
+    standins, s3_store, home, monkeypatch, capsys, env, message
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for argv in (
+        ["verify"],
+        ["prune", "--keep-last", "1"],
+        ["images", "restore", "x", "--to", "d"],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    provider, settings = standins.provider("local-001")
+    result = backup_isolated("local-001", provider, settings)  # what the action plugin calls
+    assert (result.status, result.error_code) == ("failed", "STORE_ERROR")
+    assert message in (result.error_message or "")
+    assert s3_store.keys("") == {}  # nothing written anywhere
+
+
+def test_open_store_checks_the_bucket_once_at_start(s3_store, home) -> None:  # type: ignore[no-untyped-def]
+    store = open_store(load_settings())
+    assert store.label == s3_store.url + "/"
+    assert store.root == home / "images-s3"  # this runner's own scratch, not shared
