@@ -26,7 +26,9 @@ try:
     from hib_orchestrator.devices.batch import run_batch
     from hib_orchestrator.devices.progress import ProgressFile, device_line, summarize
     from hib_orchestrator.devices.requests import (
-        ARGUMENT_SPEC,
+        ARGUMENT_SPEC as DEVICE_SPEC,
+    )
+    from hib_orchestrator.devices.requests import (
         failed_result,
         request_from_vars,
         shape_result,
@@ -45,12 +47,12 @@ try:
         setup_logging(load_settings(), ansible=True)
 except ImportError as _err:  # pragma: no cover - reported as a task failure
     IMPORT_ERROR = _err
-    ARGUMENT_SPEC = {}
+    DEVICE_SPEC = {}
 
 display = Display()
 #: device_config's arguments, plus which devices Ansible hears about one by one afterwards.
-BATCH_SPEC: dict[str, Any] = {
-    **ARGUMENT_SPEC, "report": {"type": "str", "choices": ["failed", "all"], "default": "failed"},
+ARGUMENT_SPEC: dict[str, Any] = {
+    **DEVICE_SPEC, "report": {"type": "str", "choices": ["failed", "all"], "default": "failed"},
 }
 
 
@@ -77,7 +79,7 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "error_code": "INTERNAL",
                     "msg": f"hib_orchestrator is not importable: {IMPORT_ERROR}"}
         try:
-            _, args = self.validate_argument_spec(BATCH_SPEC)
+            _, args = self.validate_argument_spec(ARGUMENT_SPEC)
             processes = _processes()
             settings = load_settings()
         except (AnsibleActionFail, ValueError, HibError) as err:

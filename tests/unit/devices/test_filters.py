@@ -178,3 +178,37 @@ def test_joined_line_rules_drop_exactly_what_rules_one_by_one_drop(platform: str
         one_by_one = [line for line in lines
                       if not any(re.search(rule, line) for rule in rules)]
         assert remove_lines("\n".join(lines), rules).split("\n") == one_by_one, rules
+
+
+def _mask_every_rule(text: str, patterns: list[str]) -> str:
+    """mask_secrets without any shortcut: every rule's regex over the whole text."""
+    for pattern in patterns:
+        regex = re.compile("(?m)" + pattern)
+        groups = [n for n in regex.groupindex if n.startswith("secret")]
+
+        def sub(m: re.Match[str], groups: list[str] = groups) -> str:
+            spans = sorted(m.span(g) for g in groups if m.start(g) >= 0)
+            out, pos = [], m.start()
+            for start, end in spans:
+                if start >= pos:
+                    out += [m.string[pos:start], MASK]
+                    pos = end
+            return "".join([*out, m.string[pos:m.end()]])
+
+        if groups:
+            text = regex.sub(sub, text)
+    return text
+
+
+@pytest.mark.parametrize("platform", sorted(
+    p.name for p in (Path(__file__).resolve().parents[2] / "fixtures" / "platforms").iterdir()))
+def test_masking_shortcut_masks_exactly_what_every_rule_would(platform: str) -> None:
+    text = (Path(__file__).resolve().parents[2] / "fixtures" / "platforms" / platform
+            / "lab.txt").read_text()
+    patterns = list(registry().get(platform).mask_secrets)
+    assert mask_secrets(text, patterns) == _mask_every_rule(text, patterns)
+    # a rule whose literal is absent is skipped, and still masks when the literal appears
+    rule = r"\bkey-string(?: [0-7])? (?P<secret>\S+)"
+    assert mask_secrets("no such line\n", [rule]) == "no such line\n"
+    assert mask_secrets(" key-string 7 s3cr3t\n", [rule]) == f" key-string 7 {MASK}\n"
+    assert mask_secrets("Password x\n", [r"(?i)\bpassword (?P<secret>\S+)"]) == f"Password {MASK}\n"
