@@ -155,41 +155,67 @@ def _until(check, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def
         time.sleep(0.02)
 
 
-def test_two_runners_with_their_own_homes_back_up_into_one_bucket_at_once(  # type: ignore[no-untyped-def]
-    standins, s3_store, tmp_path
-) -> None:
-    db = f"sqlite:///{tmp_path / 'shared.db'}"  # one database, as one PostgreSQL for a team
+def _two_runners(standins, tmp_path: Path, db: str, names: list[str]) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """Back HOSTS up as ``names`` at once, each from its own process and HIB_HOME."""
+    code = (
+        "import json, sys; from hib_orchestrator.images.isolated import backup_isolated; "
+        "r = backup_isolated(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), workers=4); "
+        "print(r.status, r.error_code)"
+    )
     procs = []
-    for i, host in enumerate(HOSTS):
+    for i, (host, name) in enumerate(zip(HOSTS, names, strict=True)):
         env = {**os.environ, "HIB_HOME": str(tmp_path / f"runner{i}"), "HIB_DB_URL": db}
         env.pop("HIB_RUN_ID", None)
         provider, settings = standins.provider(host)
-        code = (
-            "import json, sys; from hib_orchestrator.images.isolated import backup_isolated; "
-            "r = backup_isolated(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), workers=4); "
-            "print(r.status, r.error_code)"
-        )
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-c", code, host, provider, json.dumps(settings)],
+                [sys.executable, "-c", code, name, provider, json.dumps(settings)],
                 env=env,
                 stdout=subprocess.PIPE,
                 text=True,
             )
         )
-    assert [p.communicate(timeout=120)[0].split() for p in procs] == [["ok", "None"]] * 2
+    return [p.communicate(timeout=120)[0].split() for p in procs]
+
+
+def _hib(tmp_path: Path, db: str, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HIB_HOME": str(tmp_path / "runner0"), "HIB_DB_URL": db}
-    check = subprocess.run(
-        [str(Path(sys.executable).parent / "hib"), "verify", "--json"],
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "hib"), *argv],
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_two_runners_with_their_own_homes_back_up_into_one_bucket_at_once(  # type: ignore[no-untyped-def]
+    standins, s3_store, tmp_path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'shared.db'}"  # one database, as one PostgreSQL for a team
+    assert _two_runners(standins, tmp_path, db, list(HOSTS)) == [["ok", "None"]] * 2
+    check = _hib(tmp_path, db, "verify", "--json")
     assert check.returncode == 0, check.stderr
     doc = json.loads(check.stdout)
     assert doc["corrupt"] == doc["missing"] == [] and doc["checked"] == len(s3_store.keys("blobs/"))
     assert len(s3_store.keys("snapshots/")) == 2
+
+
+@pytest.mark.postgres
+def test_two_runners_share_one_postgresql_and_one_bucket(standins, s3_store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = os.environ.get("HIB_TEST_PG_URL")
+    if not db:
+        pytest.skip("HIB_TEST_PG_URL is not set (run under .ci/with-postgres.sh)")
+    import uuid
+
+    names = [f"{h}-{uuid.uuid4().hex[:6]}" for h in HOSTS]  # the database is shared by tests
+    assert _two_runners(standins, tmp_path, db, names) == [["ok", "None"]] * 2
+    named = set()
+    for name in names:
+        ls = _hib(tmp_path, db, "images", "ls", name, "--json")
+        assert ls.returncode == 0, ls.stderr
+        named |= {row["sha256"] for row in json.loads(ls.stdout)}
+    assert set(s3_store.keys("blobs/")) == {s3_store.blob_key(sha) for sha in named}
 
 
 @pytest.mark.parametrize(
@@ -228,3 +254,58 @@ def test_open_store_checks_the_bucket_once_at_start(s3_store, home) -> None:  # 
     store = open_store(load_settings())
     assert store.label == s3_store.url + "/"
     assert store.root == home / "images-s3"  # this runner's own scratch, not shared
+
+
+def test_playbook_backs_up_into_the_bucket_and_a_missing_bucket_is_store_error(  # type: ignore[no-untyped-def]
+    standins, s3_store, tmp_path
+) -> None:
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    inventory = tmp_path / "inventory.yml"
+    hosts = {h: standins.hosts[h] for h in HOSTS}
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"image_hosts": {"hosts": hosts}}}}))
+    home = tmp_path / "hib"
+    bin_dir = Path(sys.executable).parent
+
+    def play(results: Path, **env: str) -> subprocess.CompletedProcess[str]:
+        results.mkdir()
+        full = {**os.environ, "HIB_HOME": str(home), "ANSIBLE_NOCOLOR": "1", **env}
+        full.pop("HIB_RUN_ID", None)
+        full["PATH"] = f"{bin_dir}{os.pathsep}{full.get('PATH', '')}"
+        return subprocess.run(
+            [
+                f"{bin_dir}/ansible-playbook",
+                "-i",
+                str(inventory),
+                "-e",
+                f"results_dir={results}",
+                str(Path(__file__).parent / "data" / "provider_images.yml"),
+            ],
+            cwd=repo,
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    def results(directory: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+        return {p.stem: json.loads(p.read_text()) for p in directory.glob("*.json")}
+
+    good = play(tmp_path / "r1")
+    assert good.returncode == 0, good.stdout[-3000:]
+    assert all(r["changed"] and r["objects"]["new"] > 0 for r in results(tmp_path / "r1").values())
+    assert len(s3_store.keys("snapshots/")) == 2
+
+    bad = play(tmp_path / "r2", HIB_IMAGE_STORE="s3://no-such-bucket/images")
+    assert bad.returncode == 2
+    assert set(results(tmp_path / "r2")) == set(HOSTS)
+    for host, r in results(tmp_path / "r2").items():
+        assert r["failed"] and r["error_code"] == "STORE_ERROR", (host, r)
+        assert "the bucket does not exist" in r["msg"]
+
+    secrets = [s3_store.secret_key, *(s for s in standins.secrets if s)]
+    text = good.stdout + good.stderr + bad.stdout + bad.stderr
+    text += "".join(p.read_bytes().decode("latin-1") for p in home.rglob("*") if p.is_file())
+    assert not [s for s in secrets if s in text]
