@@ -35,6 +35,8 @@ class StagedConfig:
     file: Path
     sha256: str
     base_sha256: str | None = None
+    #: Hash of the text without its volatile lines (the device side's "unchanged" test).
+    significant: str | None = None
 
 
 def run_dir_name(run_id: str) -> str:
@@ -60,21 +62,25 @@ class Staging:
             write_atomic(owner, json.dumps(doc).encode())
 
     def put(
-        self, host: str, text: str, sha256: str, base_sha256: str | None = None
+        self, host: str, text: str, sha256: str, base_sha256: str | None = None,
+        significant: str | None = None,
     ) -> StagedConfig:
         """Stage ``text`` as ``host``'s new config (replacing an earlier one of this run).
 
         ``base_sha256`` is the hash of the stored copy the text was compared with (``""`` for a
-        new device); the commit skips the entry if the store moved on meanwhile.
+        new device); the commit skips the entry if the store moved on meanwhile. ``significant``
+        is the hash of the text without volatile lines: when another run committed the same
+        significant text meanwhile, the commit names that run's commit for this host.
         """
         check_host_name(host)
         self._ensure()
         file = self.dir / f"{host}.cfg"
         write_atomic(file, text.encode())
-        meta = {"host": host, "path": path_for(host), "sha256": sha256, "base": base_sha256}
+        meta = {"host": host, "path": path_for(host), "sha256": sha256, "base": base_sha256,
+                "significant": significant}
         write_atomic(self.dir / f"{host}.json", json.dumps(meta).encode())
         return StagedConfig(host=host, path=path_for(host), file=file, sha256=sha256,
-                            base_sha256=base_sha256)
+                            base_sha256=base_sha256, significant=significant)
 
     def entries(self) -> list[StagedConfig]:
         """Every config staged so far, sorted by host."""
@@ -90,7 +96,8 @@ class Staging:
             if file.exists():
                 staged.append(StagedConfig(host=host, path=path_for(host), file=file,
                                            sha256=str(meta.get("sha256", "")),
-                                           base_sha256=meta.get("base")))
+                                           base_sha256=meta.get("base"),
+                                           significant=meta.get("significant")))
         return staged
 
     def remove(self) -> None:

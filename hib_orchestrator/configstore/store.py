@@ -277,10 +277,17 @@ class ConfigStore:
                     same.append(entry.host)  # nothing to move in: the store has this text
                     continue
                 if entry.base_sha256 is not None and entry.base_sha256 != stored:
-                    stale.append(entry.host)
+                    # Another run committed this device meanwhile; if it saw the same device
+                    # state (volatile lines aside), its commit holds this run's version too.
+                    if entry.significant and entry.significant == self._significant(entry.host,
+                                                                                    stored):
+                        same.append(entry.host)
+                    else:
+                        stale.append(entry.host)
                     continue
                 entries.append(entry)
             _move_in(self.root, entries)
+            self._remember_significant(entries)
             if entries:
                 paths = b"\0".join(e.path.encode() for e in entries) + b"\0"
                 git(self.root, "add", "--pathspec-from-file=-", "--pathspec-file-nul",
@@ -310,6 +317,29 @@ class ConfigStore:
         return CommitResult(commit=commit, hosts=hosts, stale_hosts=stale, held=held,
                             pushed=synced.pushed, push_error=synced.error, owed=synced.owed,
                             head=synced.head, conflicts=synced.conflicts)
+
+    def _significant_file(self, host: str) -> Path:
+        return self._hib_dir / "significant" / path_for(host)
+
+    def _significant(self, host: str, stored_sha: str) -> str | None:
+        """The significant hash recorded for the stored file, if it is still that file."""
+        try:
+            file_sha, _, significant = self._significant_file(host).read_text().partition(" ")
+        except OSError:
+            return None
+        return significant.strip() or None if file_sha == stored_sha else None
+
+    def _remember_significant(self, entries: list[StagedConfig]) -> None:
+        # A cache beside the work tree (no fsync: losing it only loses the shortcut above).
+        for entry in entries:
+            target = self._significant_file(entry.host)
+            if entry.significant is None:
+                target.unlink(missing_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            tmp.write_text(f"{entry.sha256} {entry.significant}")
+            os.replace(tmp, target)
 
     def _holders(self, hosts: list[str]) -> dict[str, str]:
         """host -> the newest commit that changed its file (for hosts with a committed file)."""

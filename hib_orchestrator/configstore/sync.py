@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hib_orchestrator.configstore.git import git
 from hib_orchestrator.configstore.merge import Conflict, integrate
-from hib_orchestrator.configstore.remote import Remote
+from hib_orchestrator.configstore.remote import REMOTE_REF, Remote
 from hib_orchestrator.errors import RemoteError, RemoteUnreachable
 
 DEFAULT_ATTEMPTS = 6
@@ -64,7 +64,7 @@ def sync(
     attempts = max(1, attempts)
     conflicts: dict[str, Conflict] = {}
     error: RemoteError | None = None
-    upstream: str | None = None
+    upstream = _known_remote(root)  # what the remote had at the last fetch, if it fails now
     tried = 0
     for attempt in range(1, attempts + 1):
         tried = attempt
@@ -101,6 +101,11 @@ def sync(
     head = head_of(root)
     return SyncResult(False, head, tried, error=error, owed=_owed(root, head, upstream),
                       conflicts=list(conflicts.values()))
+
+
+def _known_remote(root: Path) -> str | None:
+    proc = git(root, "rev-parse", "--verify", "--quiet", f"{REMOTE_REF}^{{commit}}", check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
 def _owed(root: Path, head: str | None, upstream: str | None) -> int:

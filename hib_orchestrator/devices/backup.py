@@ -139,5 +139,6 @@ def _run(request: BackupRequest, store: ConfigStore, result: BackupResult) -> No
         }
     if changed and not request.check_mode:
         base = _sha(previous) if previous is not None else ""
-        store.staging(request.run_id, request.owner_pid).put(host, text, result.sha256, base)
+        store.staging(request.run_id, request.owner_pid).put(
+            host, text, result.sha256, base, significant=_sha(comparable_text(profile, text)))
         result.staged = True

@@ -221,11 +221,11 @@ def test_concurrent_runs_serialise_on_the_store_lock(lab: Lab, baseline: Playboo
     lab.mutate(3)
     head = _head(lab)
     lock = lab.store / ".git" / "hib" / "lock"
-    # Held by someone else for longer than the bound: the run fails with STORE_ERROR.
+    # Held by someone else for longer than the bound: the run fails with STORE_LOCKED.
     with store_lock(lock, timeout=5):
         blocked = lab.run("-e", "hib_store_lock_timeout=1", tag="blocked")
     commit = blocked.commit()
-    assert commit is not None and commit["error_code"] == "STORE_ERROR"
+    assert commit is not None and commit["error_code"] == "STORE_LOCKED"
     assert blocked.rc != 0 and _head(lab) == head
     # Two real runs at once: both succeed, one after the other, the store stays consistent.
     runs: dict[str, PlaybookRun] = {}

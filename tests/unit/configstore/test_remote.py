@@ -273,3 +273,24 @@ def test_redaction_and_backoff_bounds() -> None:
     assert redact_url("fatal: https://u:tok@h/r.git x") == "fatal: https://***@h/r.git x"
     assert backoff(1, rng=lambda a, b: a) == pytest.approx(0.1)
     assert backoff(30, rng=lambda a, b: b) == pytest.approx(7.5)
+
+
+def test_a_concurrent_run_that_saw_the_same_device_state_names_the_other_commit(
+    tmp_path: Path,
+) -> None:
+    store = ConfigStore(tmp_path / "a", remote=None)
+    # Same significant config, different volatile line: the second run's copy is not newer.
+    for run_id, clock in (("1", "101"), ("2", "202")):
+        text = f"hostname r1\nntp clock-period {clock}\n"
+        store.staging(run_id).put("r1", text, hashlib.sha256(text.encode()).hexdigest(), "",
+                                  significant="same-significant-hash")
+    first = store.commit_run("1")
+    second = store.commit_run("2")
+    assert second.commit is None and second.stale_hosts == [] and second.held == {
+        "r1": first.commit}
+    # A different significant text staged against an outdated base stays stale (not committed).
+    text = "hostname r1\nvlan 9\n"
+    store.staging("3").put("r1", text, hashlib.sha256(text.encode()).hexdigest(), "",
+                           significant="other")
+    third = store.commit_run("3")
+    assert third.stale_hosts == ["r1"] and third.held == {} and third.commit is None
