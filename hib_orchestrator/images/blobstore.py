@@ -189,11 +189,9 @@ class BlobStore:
         """Called after the database recorded a batch; nothing to do for a folder (see the
         object store's version)."""
 
-    def publish(
-        self, provider: str, snapshot_id: int, run_id: int | None, entries: Sequence[Sequence[Any]]
-    ) -> None:
-        """Write a finished snapshot's manifest into the store; a folder keeps none (its
-        snapshots live in the run database only)."""
+    def publish(self, snapshot: Any, entries: Sequence[Sequence[Any]]) -> None:
+        """Write a finished snapshot's manifest into the store (``snapshot``: its
+        :class:`~.manifest.Manifest`); a folder keeps none (snapshots live in the database)."""
 
     def open(self, sha256: str) -> Iterator[bytes]:
         """The blob's bytes in chunks."""

@@ -20,7 +20,7 @@ from hib_orchestrator.db.types import utcnow
 from hib_orchestrator.errors import ConfigError, StoreError
 from hib_orchestrator.images.blobstore import BlobStore
 from hib_orchestrator.images.models import ImageBlob, ImageEntry, ImageSnapshot
-from hib_orchestrator.images.s3store import S3BlobStore
+from hib_orchestrator.images.s3store import S3BlobStore, snapshot_stamp
 
 DONE = ("ok", "partial")
 
@@ -194,9 +194,9 @@ def prune(
 
 def _apply_retention(
     sessions: sessionmaker[Session], keep_last: int, keep_daily: int, keep_weekly: int
-) -> set[tuple[str, int]]:
+) -> set[tuple[str, int, str]]:
     """Delete snapshots outside the policy and versions no remaining snapshot sees; returns
-    the (provider, snapshot id) pairs removed."""
+    (provider, snapshot id, start stamp) of each snapshot removed."""
     with sessions.begin() as s:
         by_provider: dict[str, list[ImageSnapshot]] = defaultdict(list)
         for snap in s.scalars(
@@ -205,11 +205,13 @@ def _apply_retention(
             .order_by(ImageSnapshot.id.desc())
         ):
             by_provider[snap.provider].append(snap)
-        removed: set[tuple[str, int]] = set()
+        removed: set[tuple[str, int, str]] = set()
         for provider, snaps in by_provider.items():
             keep = _kept(snaps, keep_last, keep_daily, keep_weekly)
-            removed |= {(provider, x.id) for x in snaps if x.id not in keep}
-        doomed = sorted(sid for _, sid in removed)
+            removed |= {
+                (provider, x.id, snapshot_stamp(x.started_at)) for x in snaps if x.id not in keep
+            }
+        doomed = sorted(sid for _, sid, _ in removed)
         for i in range(0, len(doomed), 500):
             s.execute(delete(ImageSnapshot).where(ImageSnapshot.id.in_(doomed[i : i + 500])))
         _drop_unseen_entries(s)

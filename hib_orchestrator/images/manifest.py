@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
@@ -68,6 +69,7 @@ class Manifest:
         self.provider = provider
         self.run_id = run_id
         self.snapshot_id = 0
+        self.started_at: datetime | None = None
         self.previous_id: int | None = None
 
     @_db_call
@@ -92,6 +94,7 @@ class Manifest:
             s.add(snap)
             s.flush()
             self.snapshot_id = snap.id
+            self.started_at = snap.started_at
         return self.snapshot_id
 
     @_db_call

@@ -11,7 +11,7 @@ Safe with many runners writing at once:
 * a blob's key is its SHA-256 and an existing key is never rewritten: puts are conditional
   (``If-None-Match: *``; a server that does not support it is asked by ``HEAD`` first), so two
   runners storing the same bytes both succeed and the object is whatever the first wrote;
-* a manifest's name carries the snapshot id, the run id and this process's uuid, and is put
+* a manifest's name carries the snapshot id, the run id and a fresh uuid, and is put
   conditionally too, so no runner overwrites another's;
 * a blob this process found already present (the put answered 412) is not trusted blindly: its
   download is kept on local disk until the database has recorded it, then :meth:`settle` checks
@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,7 +46,7 @@ from hib_orchestrator.images.blobstore import DEFAULT_LOCK_TIMEOUT, BlobStore
 from hib_orchestrator.images.prefetch import safe_name
 
 CHUNK = 1 << 20
-#: Names this process's manifests apart from every other runner's.
+#: This process, as its manifests name their writer.
 RUNNER_ID = uuid.uuid4().hex[:12]
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"}
@@ -79,6 +79,15 @@ def parse_url(url: str) -> StoreUrl:
         raise ConfigError(f"HIB_IMAGE_STORE {url!r}: no bucket (use s3://bucket/prefix)")
     prefix = parts.path.strip("/")
     return StoreUrl(parts.netloc, f"{prefix}/" if prefix else "")
+
+
+def snapshot_stamp(at: datetime | None) -> str:
+    """A snapshot's start as manifests record it (UTC, whole seconds: what every database
+    returns alike)."""
+    if at is None:
+        return ""
+    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,27 +224,32 @@ class S3BlobStore(BlobStore):
             finally:
                 Path(kept).unlink(missing_ok=True)
 
-    def publish(
-        self, provider: str, snapshot_id: int, run_id: int | None, entries: Sequence[Sequence[Any]]
-    ) -> None:
+    def publish(self, snapshot: Any, entries: Sequence[Sequence[Any]]) -> None:
         """Write the snapshot's manifest (key, sha256, size of each object) under a name no
         other runner uses.
 
         Raises:
             StoreError: the put failed.
         """
+        run_id = snapshot.run_id
         doc = {
             "format": 1,
-            "provider": provider,
-            "snapshot_id": snapshot_id,
+            "provider": snapshot.provider,
+            "snapshot_id": snapshot.snapshot_id,
+            "started_at": snapshot_stamp(snapshot.started_at),
             "run_id": run_id,
             "runner": RUNNER_ID,
             "entries": [list(e) for e in entries],
         }
-        name = f"{snapshot_id:010d}-run{run_id if run_id is not None else 'none'}-{RUNNER_ID}.json"
-        self._put(
-            self.key("snapshots", safe_name(provider), name), io.BytesIO(json.dumps(doc).encode())
+        # A fresh uuid per manifest: one process may write for several databases (whose
+        # snapshot and run ids overlap), and the put is conditional, so no name is reused.
+        name = (
+            f"{snapshot.snapshot_id:010d}-run{run_id if run_id is not None else 'none'}-"
+            f"{uuid.uuid4().hex}.json"
         )
+        key = self.key("snapshots", safe_name(snapshot.provider), name)
+        if not self._put(key, io.BytesIO(json.dumps(doc).encode())):
+            raise StoreError(f"{self.url}: manifest {key} exists already")
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -315,13 +329,24 @@ class S3BlobStore(BlobStore):
             doc["object_key"] = item["Key"]
             yield doc
 
-    def drop_manifests(self, snapshots: set[tuple[str, int]]) -> None:
-        """Delete the manifests of these (provider, snapshot id) pairs (pruned snapshots)."""
-        wanted = {(safe_name(p), sid) for p, sid in snapshots}
+    def drop_manifests(self, snapshots: set[tuple[str, int, str]]) -> None:
+        """Delete the manifests of pruned snapshots, given as (provider, snapshot id,
+        :func:`snapshot_stamp` of its start). The stamp must match too: a runner with another
+        database may have a snapshot of the same provider and id, and its manifest stays."""
+        wanted = {(safe_name(p), sid): (p, stamp) for p, sid, stamp in snapshots}
         for item in self._list(self.key("snapshots") + "/"):
             *_, folder, name = item["Key"].split("/")
             head = name.split("-", 1)[0]
-            if head.isdigit() and (folder, int(head)) in wanted:
+            match = wanted.get((folder, int(head))) if head.isdigit() else None
+            if match is None:
+                continue
+            try:
+                body = self._call("get_object", Bucket=self.url.bucket, Key=item["Key"])["Body"]
+            except FileNotFoundError:
+                continue
+            with body:
+                doc = json.loads(body.read())
+            if (doc.get("provider"), doc.get("started_at")) == match:
                 self._call("delete_object", Bucket=self.url.bucket, Key=item["Key"])
 
     # -- sweeping (used by s3gc only) -------------------------------------------------------

@@ -255,10 +255,7 @@ class _Run:
             error = (code, self.result.error_message)
         if self.store.keeps_manifests:
             try:
-                self.store.publish(
-                    self.host, self.manifest.snapshot_id, self.manifest.run_id,
-                    self.manifest.present(),
-                )
+                self.store.publish(self.manifest, self.manifest.present())
             except StoreError as err:  # the blobs are kept; the snapshot is not complete
                 _fail(self.result, err)
                 status, error = "failed", (str(err.code), err.message)

@@ -309,3 +309,29 @@ def test_playbook_backs_up_into_the_bucket_and_a_missing_bucket_is_store_error( 
     text = good.stdout + good.stderr + bad.stdout + bad.stderr
     text += "".join(p.read_bytes().decode("latin-1") for p in home.rglob("*") if p.is_file())
     assert not [s for s in secrets if s in text]
+
+
+def test_a_manifest_of_another_database_keeps_its_blobs(  # type: ignore[no-untyped-def]
+    standins, s3_store, home, monkeypatch, capsys, tmp_path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "y.png").write_bytes(b"y-bytes")
+    other = {"HIB_DB_URL": f"sqlite:///{tmp_path / 'other.db'}"}  # a runner with its own DB
+    with monkeypatch.context() as m:
+        for name, value in other.items():
+            m.setenv(name, value)
+        assert _backup(standins, "local-001", "p1", path=str(src)).status == "ok"
+    second = int(time.time())
+    _until(lambda: int(time.time()) > second)  # snapshot 1 of each database, started apart
+    assert _backup(standins, "local-001", "p1", path=str(src)).status == "ok"
+    (src / "y.png").unlink()
+    assert _backup(standins, "local-001", "p1", path=str(src)).status == "ok"
+    assert len(s3_store.keys("snapshots/p1/")) == 3
+
+    code, doc = _cli(capsys, ["prune", "--keep-last", "1", "--json"])
+    assert code == 0 and doc == {"snapshots_removed": 1, "blobs_removed": 0, "bytes_freed": 0}
+    y = hashlib.sha256(b"y-bytes").hexdigest()
+    assert s3_store.blob_key(y) in s3_store.keys("blobs/")  # the other database's snapshot
+    left = sorted(s3_store.keys("snapshots/p1/"))
+    assert len(left) == 2 and left[0].rsplit("/", 1)[-1].startswith("0000000001-")
