@@ -199,9 +199,9 @@ class S3BlobStore(BlobStore):
                 self._conditional = False  # an older server: ask by HEAD from now on
                 body.seek(0)
                 return False if self._exists(key) else self._put(key, body)
-            raise _store_error(err, f"{self.url}: PUT {key}", self.endpoint) from err
+            raise _store_error(err, f"image store {self.url}: PUT {key}", self.endpoint) from err
         except Exception as err:  # botocore transport errors
-            raise _store_error(err, f"{self.url}: PUT {key}", self.endpoint) from err
+            raise _store_error(err, f"image store {self.url}: PUT {key}", self.endpoint) from err
         return True
 
     def sync(self) -> None:
@@ -249,7 +249,7 @@ class S3BlobStore(BlobStore):
         )
         key = self.key("snapshots", safe_name(snapshot.provider), name)
         if not self._put(key, io.BytesIO(json.dumps(doc).encode())):
-            raise StoreError(f"{self.url}: manifest {key} exists already")
+            raise StoreError(f"image store {self.url}: manifest {key} exists already")
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -276,7 +276,7 @@ class S3BlobStore(BlobStore):
         try:
             yield from body.iter_chunks(CHUNK)
         except Exception as err:
-            raise _store_error(err, f"{self.url}: GET {key}", self.endpoint) from err
+            raise _store_error(err, f"image store {self.url}: GET {key}", self.endpoint) from err
         finally:
             body.close()
 
@@ -411,9 +411,9 @@ class S3BlobStore(BlobStore):
         except ClientError as err:
             if "Key" in kwargs and _code(err) in _MISSING:
                 raise FileNotFoundError(kwargs["Key"]) from err
-            raise _store_error(err, f"{self.url}: {op}", self.endpoint) from err
+            raise _store_error(err, f"image store {self.url}: {op}", self.endpoint) from err
         except Exception as err:  # botocore transport and credential errors
-            raise _store_error(err, f"{self.url}: {op}", self.endpoint) from err
+            raise _store_error(err, f"image store {self.url}: {op}", self.endpoint) from err
 
 
 def _client(endpoint: str | None, region: str | None) -> tuple[Any, Any]:
