@@ -59,6 +59,8 @@ class BlobStore:
 
     #: A folder keeps its snapshots in the run database only (see :meth:`publish`).
     keeps_manifests = False
+    #: Blobs ``hib verify`` reads at once (local reads gain nothing from threads).
+    read_parallelism = 1
 
     def __init__(self, root: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.root = Path(root)

@@ -103,6 +103,7 @@ class S3BlobStore(BlobStore):
     """Blobs and snapshot manifests in a bucket; verification and locks on local scratch."""
 
     keeps_manifests = True
+    read_parallelism = 16
 
     def __init__(
         self,

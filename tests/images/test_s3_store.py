@@ -335,3 +335,20 @@ def test_a_manifest_of_another_database_keeps_its_blobs(  # type: ignore[no-unty
     assert s3_store.blob_key(y) in s3_store.keys("blobs/")  # the other database's snapshot
     left = sorted(s3_store.keys("snapshots/p1/"))
     assert len(left) == 2 and left[0].rsplit("/", 1)[-1].startswith("0000000001-")
+
+
+def test_uploads_no_database_row_names_are_swept_only_after_the_grace(s3_store, home) -> None:  # type: ignore[no-untyped-def]
+    from hib_orchestrator.images import catalog
+
+    # What a killed run leaves: blobs put into the bucket, never recorded.
+    orphans = [hashlib.sha256(b).hexdigest() for b in (b"o1", b"o2")]
+    for sha, data in zip(orphans, (b"o1", b"o2"), strict=True):
+        s3_store.client.put_object(Bucket=s3_store.bucket, Key=s3_store.blob_key(sha), Body=data)
+    settings = load_settings()
+    store = open_store(settings)
+    doc = catalog.prune(sessions(settings), store, keep_last=1)
+    assert doc["blobs_removed"] == 0  # younger than an hour: maybe a run still recording them
+    store.orphan_grace_s = 0
+    doc = catalog.prune(sessions(settings), store, keep_last=1)
+    assert doc == {"snapshots_removed": 0, "blobs_removed": 2, "bytes_freed": 4}
+    assert s3_store.keys("blobs/") == {}
