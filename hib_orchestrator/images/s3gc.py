@@ -17,7 +17,8 @@ prune started.** Step by step:
    written since the prune started.
 4. *Sweep* through ``trash/``: each candidate is copied there, then deleted.
 5. *Re-check again*: a candidate that a backup recorded during the sweep is copied back; the
-   others' trash copies are deleted.
+   others' trash copies are deleted. (A prune that dies between 4 and 5 leaves ``trash/``
+   behind; the next prune settles it first, by the same re-check.)
 
 What closes the last gap is on the writer's side (:meth:`S3BlobStore.settle`): a backup that
 found a blob already present keeps its download until the database has recorded the blob, then
@@ -57,6 +58,7 @@ def collect(
     orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S,
 ) -> dict[str, int]:
     """Delete unreferenced blobs by the module's rule; ``{blobs_removed, bytes_freed}``."""
+    _recover_trash(sessions, store)
     rows, running = _mark(sessions)
     objects = {o.sha256: o for o in store.iter_objects()}
     with sessions() as s:
@@ -91,6 +93,20 @@ def collect(
     _restore_rows(sessions, rows, back)
     removed = candidates - back
     return {"blobs_removed": len(removed), "bytes_freed": sum(objects[s].size for s in removed)}
+
+
+def _recover_trash(sessions: sessionmaker[Session], store: S3BlobStore) -> None:
+    """Finish a sweep an earlier prune did not (it died between steps 4 and 5): what is named
+    now goes back, the rest is deleted."""
+    left = set(store.iter_trash())
+    if not left:
+        return
+    named = _referenced(sessions, left) | _in_manifests(store)
+    for sha in sorted(left):
+        if sha in named:
+            store.untrash(sha)
+        else:
+            store.purge(sha)
 
 
 def _mark(sessions: sessionmaker[Session]) -> tuple[dict[str, dict[str, Any]], list[int]]:

@@ -372,6 +372,11 @@ class S3BlobStore(BlobStore):
         )
         self.purge(sha256)
 
+    def iter_trash(self) -> Iterator[str]:
+        """The sha256 of every blob in ``trash/``."""
+        for item in self._list(self.key("trash") + "/"):
+            yield item["Key"].rsplit("/", 1)[-1]
+
     def purge(self, sha256: str) -> None:
         """Delete a blob's trash copy."""
         self._call("delete_object", Bucket=self.url.bucket, Key=self.key("trash", sha256))
