@@ -59,6 +59,9 @@ class BlobStore:
 
     #: A folder keeps its snapshots in the run database only (see :meth:`publish`).
     keeps_manifests = False
+    #: Other runners reach this store without seeing its lock files (provider locks then also
+    #: go through the run database, see sharedlock).
+    shared_by_runners = False
     #: Blobs ``hib verify`` reads at once (local reads gain nothing from threads).
     read_parallelism = 1
 

@@ -103,6 +103,7 @@ class S3BlobStore(BlobStore):
     """Blobs and snapshot manifests in a bucket; verification and locks on local scratch."""
 
     keeps_manifests = True
+    shared_by_runners = True
     read_parallelism = 16
 
     def __init__(
@@ -385,9 +386,10 @@ class S3BlobStore(BlobStore):
 
     @contextmanager
     def lock(self, name: str, *, shared: bool = False, busy: str = "") -> Iterator[None]:
-        """Provider locks are this runner's own (local scratch); the ``store`` lock is not
-        taken at all, because runners on other machines could not see it: prune is safe against
-        concurrent backups by its sweep rule instead (:mod:`.s3gc`)."""
+        """Provider locks here are this runner's own (local scratch; the engine also takes one
+        in the run database, :mod:`.sharedlock`); the ``store`` lock is not taken at all,
+        because runners on other machines could not see it: prune is safe against concurrent
+        backups by its sweep rule instead (:mod:`.s3gc`)."""
         if name == "store":
             yield
             return

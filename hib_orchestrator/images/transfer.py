@@ -18,7 +18,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,9 +152,11 @@ def backup(
         else:
             provider = prefetch.provider
         try:
+            busy = f"a backup of {host} is running"
             with (
                 store.lock("store", shared=True, busy="hib prune is running on this image store"),
-                store.lock(f"provider-{safe_name(host)}", busy=f"a backup of {host} is running"),
+                store.lock(f"provider-{safe_name(host)}", busy=busy),
+                _runners_lock(store, sessions, host, busy),
             ):
                 store.clean_parts()
                 run = _Run(host, provider, store, Manifest(sessions, host, run_id), options, result)
@@ -480,6 +482,19 @@ def _long_lived_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*old)
         gc.unfreeze()
+
+
+def _runners_lock(
+    store: BlobStore, sessions: sessionmaker[Session], host: str, busy: str
+) -> AbstractContextManager[None]:
+    """The provider lock other runners of a shared store see (in the run database)."""
+    if not store.shared_by_runners:
+        return nullcontext()
+    from hib_orchestrator.images.sharedlock import provider_lock
+
+    return provider_lock(
+        sessions.kw["bind"], f"provider-{safe_name(host)}", store.lock_timeout, busy
+    )
 
 
 def _fail(result: BackupResult, err: HibError) -> None:

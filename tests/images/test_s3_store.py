@@ -375,3 +375,49 @@ def test_a_sweep_left_half_done_is_settled_by_the_next_prune(  # type: ignore[no
     code, _ = _cli(capsys, ["prune", "--keep-last", "1", "--json"])
     assert code == 0 and s3_store.keys("trash/") == {}
     assert _cli(capsys, ["verify", "--json"]) == (0, {"checked": 1, "corrupt": [], "missing": []})
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_one_backup_of_a_provider_at_a_time_across_runners(
+    standins, s3_store, tmp_path, db
+) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from hib_orchestrator.db.engine import get_engine
+    from hib_orchestrator.images.sharedlock import provider_lock
+
+    url = (
+        f"sqlite:///{tmp_path / 'shared.db'}"
+        if db == "sqlite"
+        else os.environ.get("HIB_TEST_PG_URL")
+    )
+    if not url:
+        pytest.skip("HIB_TEST_PG_URL is not set (run under .ci/with-postgres.sh)")
+    name = f"p-{uuid.uuid4().hex[:6]}"
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.png").write_bytes(b"a")
+    code = (
+        "import sys; from hib_orchestrator.images.isolated import backup_isolated; "
+        "r = backup_isolated(sys.argv[1], 'local', {'path': sys.argv[2]}); "
+        "print(r.status, r.error_code)"
+    )
+
+    def runner(home: str) -> list[str]:
+        env = {**os.environ, "HIB_HOME": str(tmp_path / home), "HIB_DB_URL": url}
+        env["HIB_IMAGE_STORE_LOCK_TIMEOUT"] = "0.2"
+        env.pop("HIB_RUN_ID", None)
+        out = subprocess.run(
+            [sys.executable, "-c", code, name, str(src)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return out.stdout.split()
+
+    # Another runner (its own HIB_HOME, the same database) is backing this provider up.
+    with provider_lock(get_engine(url), f"provider-{name}", 0, "busy"):
+        assert runner("runner1") == ["failed", "STORE_LOCKED"]
+    assert runner("runner1") == ["ok", "None"]
