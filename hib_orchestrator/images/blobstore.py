@@ -190,9 +190,9 @@ class BlobStore:
         finally:
             os.close(fd)
 
-    def settle(self) -> None:
-        """Called after the database recorded a batch; nothing to do for a folder (see the
-        object store's version)."""
+    def settle(self, recorded: Iterable[str]) -> None:
+        """Called after the database recorded the blobs ``recorded``; nothing to do for a
+        folder (see the object store's version)."""
 
     def publish(self, snapshot: Any, entries: Sequence[Sequence[Any]]) -> None:
         """Write a finished snapshot's manifest into the store (``snapshot``: its

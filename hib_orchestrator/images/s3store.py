@@ -33,7 +33,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -133,7 +133,7 @@ class S3BlobStore(BlobStore):
         self.region = region
         self._session, self.client = _client(endpoint, region)
         self._conditional = True  # If-None-Match on PUT, until the server says it cannot
-        self._pending: dict[str, str] = {}  # sha256 -> kept download (see settle)
+        self._pending: list[tuple[str, str]] = []  # (sha256, kept download), see settle
         self._pending_lock = threading.Lock()
 
     @property
@@ -175,10 +175,10 @@ class S3BlobStore(BlobStore):
             os.unlink(part)
             return
         # Already there: keep the bytes until the database has recorded them (settle).
-        kept = os.path.join(self.tmp, f"{os.getpid()}-keep-{digest}.part")
+        kept = part[: -len(".part")] + "-kept.part"  # still this pid's: clean_parts knows it
         os.replace(part, kept)
         with self._pending_lock:
-            self._pending[digest] = kept
+            self._pending.append((digest, kept))
 
     def _put_file(self, key: str, path: str) -> bool:
         """Upload ``path`` to ``key`` unless the key exists; True when this call wrote it."""
@@ -209,17 +209,20 @@ class S3BlobStore(BlobStore):
     def sync(self) -> None:
         """Nothing to do: a PUT the server answered is durable."""
 
-    def settle(self) -> None:
-        """After the database recorded a batch: every blob that was already in the bucket when
-        this run stored it must still be there (a prune running at the same time may have swept
-        it just before the record named it); put it again from the kept download if not.
+    def settle(self, recorded: Iterable[str]) -> None:
+        """After the database recorded blobs ``recorded``: each of them that was already in the
+        bucket when this run stored it must still be there (a prune running at the same time
+        may have swept it just before the record named it); put it again from the kept
+        download if not. Kept downloads of blobs not recorded yet wait for their batch.
 
         Raises:
             StoreError: the bucket cannot be reached.
         """
+        done = set(recorded)
         with self._pending_lock:
-            pending, self._pending = self._pending, {}
-        for sha, kept in pending.items():
+            now = [(sha, kept) for sha, kept in self._pending if sha in done]
+            self._pending = [(sha, kept) for sha, kept in self._pending if sha not in done]
+        for sha, kept in now:
             try:
                 if not self._exists(self.blob_key(sha)):
                     self._put_file(self.blob_key(sha), kept)

@@ -350,7 +350,7 @@ class _Run:
         if blobs:
             self.store.sync()
         self.manifest.add(rows, blobs, self._counts())
-        self.store.settle()
+        self.store.settle(b["sha256"] for b in blobs)
 
     def _collect(
         self,
