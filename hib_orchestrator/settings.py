@@ -134,6 +134,10 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def _check_db_url(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        # Always a URL (the rest is the file's path): the CLI's sqlite3 read path would
+        # otherwise import SQLAlchemy (~0.2 s) only to parse it.
+        return
     # Imported lazily: settings are loaded by every Ansible worker, SQLAlchemy is not needed there.
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError

@@ -8,14 +8,20 @@ one line on stderr and exit 2; reading never fails because a run failed.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from hib_orchestrator.cli.tables import Col, Grid, print_grid
+from hib_orchestrator.cli.tables import print_grid
+from hib_orchestrator.cli.views import (
+    emit_json,
+    history_table,
+    hosts_table,
+    run_table,
+    runs_table,
+)
 from hib_orchestrator.errors import ConfigError
 from hib_orchestrator.recording.durations import parse_duration
 from hib_orchestrator.settings import load_settings
@@ -53,106 +59,6 @@ def _store() -> ConfigStore:
     return ConfigStore(load_settings().config_store)
 
 
-def _emit_json(doc: Any) -> None:
-    # orjson: the same indented text as json.dumps(indent=2, ensure_ascii=False), ~10x faster
-    # (json's indenting encoder is pure Python: 0.15 s for the 3.7 MB of a 10,000-host run).
-    import orjson
-
-    sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
-    sys.stdout.write("\n")
-    sys.stdout.flush()
-
-
-def _cell(value: Any) -> str:
-    return "-" if value is None else str(value)
-
-
-def _short_ts(value: str | None) -> str:
-    # "2026-11-24T09:12:22.149Z" -> "2026-11-24 09:12:22": tables stay narrow.
-    return "-" if value is None else value[:19].replace("T", " ")
-
-
-def _took(run: dict[str, Any]) -> str:
-    from datetime import datetime
-
-    if not run["started_at"] or not run["finished_at"]:
-        return "-"
-    start = datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
-    end = datetime.fromisoformat(run["finished_at"].replace("Z", "+00:00"))
-    return _human_age((end - start).total_seconds())
-
-
-def _runs_table(runs: list[dict[str, Any]]) -> Grid:
-    grid = Grid("runs (newest first)", [
-        Col("id", right=True), Col("status", styled=True), Col("started (UTC)"),
-        Col("took", right=True), Col("playbook", fold=True),
-        *(Col(name, right=True) for name in ("hosts", "ok", "chg", "fail", "unr")),
-    ])
-    for r in runs:
-        grid.rows.append([
-            str(r["id"]), r["status"], _short_ts(r["started_at"]), _took(r),
-            _cell(r["playbook"]), str(r["hosts_total"]), str(r["ok"]), str(r["changed"]),
-            str(r["failed"]), str(r["unreachable"]),
-        ])
-    return grid
-
-
-def _run_table(run: dict[str, Any]) -> Grid:
-    title = (
-        f"run {run['id']} {run['status']}  {run['playbook'] or ''}  "
-        f"{_short_ts(run['started_at'])} UTC, took {_took(run)}"
-    )
-    if run.get("recording_error"):
-        title += f"\nrecording error: {run['recording_error']}"
-    grid = Grid(title, [
-        Col("host"), Col("kind"), Col("status", styled=True), Col("error", fold=True),
-        Col("s", right=True), Col("try", right=True), Col("commit"),
-    ])
-    for h in run["hosts"]:
-        error = f"{h['error_code'] or ''} {h['error_message'] or ''}".strip() or "-"
-        error = error if len(error) <= 80 else error[:79] + "..."
-        grid.rows.append([
-            h["host"], _cell(h["kind"]), h["status"], error,
-            _cell(h["duration_s"]), _cell(h["attempts"]), (h["commit"] or "-")[:10],
-        ])
-    return grid
-
-
-def _hosts_table(hosts: list[dict[str, Any]], stale_label: str) -> Grid:
-    grid = Grid(f"hosts (stale: no success within {stale_label})", [
-        Col("host"), Col("kind"), Col("last status", styled=True), Col("last success (UTC)"),
-        Col("age", right=True), Col("stale", styled=True),
-    ])
-    for h in hosts:
-        age = h["age_s"]
-        grid.rows.append([
-            h["host"], _cell(h["kind"]), _cell(h["last_status"]),
-            _short_ts(h["last_success_at"]),
-            "-" if age is None else _human_age(age),
-            "stale" if h["stale"] else "fresh",
-        ])
-    return grid
-
-
-def _human_age(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.1f}s"
-
-
-def _history_table(host: str, versions: list[dict[str, Any]]) -> Grid:
-    grid = Grid(f"config history of {host} (newest first)", [
-        Col("commit"), Col("run"), Col("committed (UTC)"), Col("sha256"), Col("bytes"),
-    ])
-    for v in versions:
-        grid.rows.append([
-            v["commit"][:12], _cell(v["run_id"]), _short_ts(v["committed_at"]),
-            (v["sha256"] or "-")[:12], _cell(v["size_bytes"]),
-        ])
-    return grid
-
-
 def _history_from_store(host: str) -> list[dict[str, Any]]:
     # Fallback for a store older than the database (or a wiped DB): one git log, still correct.
     versions = _store().versions(host)
@@ -180,9 +86,9 @@ def runs_list(
 
     found = _read(lambda conn: list_runs(conn, limit))
     if as_json:
-        _emit_json(found)
+        emit_json(found)
     else:
-        print_grid(_runs_table(found))
+        print_grid(runs_table(found))
 
 
 def runs_show(
@@ -194,9 +100,9 @@ def runs_show(
 
     doc = _read(lambda conn: show_run(conn, run))
     if as_json:
-        _emit_json(doc)
+        emit_json(doc)
     else:
-        print_grid(_run_table(doc))
+        print_grid(run_table(doc))
 
 
 def runs_prune(
@@ -215,7 +121,7 @@ def runs_prune(
     with _connection(write=True) as conn:
         removed = prune_runs(conn, older_than_s=seconds, keep_last=keep_last)
     if as_json:
-        _emit_json({"runs_removed": removed})
+        emit_json({"runs_removed": removed})
     else:
         typer.echo(f"removed {removed} run(s)")
 
@@ -233,9 +139,9 @@ def hosts_cmd(
     bound = parse_duration(stale) if stale is not None else DEFAULT_STALE_S
     found = _read(lambda conn: list_hosts(conn, stale_after_s=bound, only_stale=stale is not None))
     if as_json:
-        _emit_json(found)
+        emit_json(found)
     else:
-        print_grid(_hosts_table(found, stale or "24h"))
+        print_grid(hosts_table(found, stale or "24h"))
 
 
 def history_cmd(
@@ -255,9 +161,9 @@ def history_cmd(
     if not known and not versions:
         raise ConfigError(f"unknown host {host!r}: nothing recorded for it")
     if as_json:
-        _emit_json(versions)
+        emit_json(versions)
     else:
-        print_grid(_history_table(host, versions))
+        print_grid(history_table(host, versions))
 
 
 def config_cmd(

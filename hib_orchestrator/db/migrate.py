@@ -9,26 +9,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import importlib
-import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from hib_orchestrator.db.revisions import MIGRATIONS_DIR, packaged_heads
 from hib_orchestrator.errors import RecordingError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-# alembic is imported only when a migration is due: every playbook start checks the schema, and
-# importing alembic (and executing every revision file) would cost each run ~0.15 s for nothing.
-_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
-_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
-
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Every module that declares tables on ``Base``; add yours here (alembic autogenerate and the
 #: models/migrations agreement test import exactly these).
 MODEL_MODULES = (
@@ -69,22 +62,6 @@ def head_revisions() -> tuple[str, ...]:
     from alembic.script import ScriptDirectory
 
     return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
-
-
-def packaged_heads() -> frozenset[str]:
-    """The heads of the packaged migrations, read from the revision files without alembic."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        rev = _REVISION.search(source)
-        if rev is None:
-            continue
-        revisions.add(rev.group(1))
-        down = _DOWN.search(source)
-        if down is not None:
-            parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
-    return frozenset(revisions - parents)
 
 
 def current_revisions(conn: Connection) -> tuple[str, ...]:

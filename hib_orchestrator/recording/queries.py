@@ -7,7 +7,7 @@ SQL, never a query per run or per host); ``hib hosts`` reads the one-row-per-hos
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, String, and_, delete, func, select, type_coerce
@@ -18,23 +18,8 @@ from hib_orchestrator.db.tables import host_results, host_status, runs
 from hib_orchestrator.db.types import utcnow
 from hib_orchestrator.errors import ConfigError
 from hib_orchestrator.recording import host_status as status_table
-
-DEFAULT_STALE_S = 24 * 3600.0
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 UTC with a ``Z`` (``None`` stays ``None``)."""
-    if value is None:
-        return None
-    return _iso_utc(value.astimezone(UTC))
-
-
-def _iso_utc(value: datetime) -> str:
-    # value is aware UTC: isoformat ends in "+00:00".
-    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
-
-
-COUNTED = ("ok", "changed", "failed", "unreachable", "skipped")
+from hib_orchestrator.recording import shapes
+from hib_orchestrator.recording.shapes import COUNTED, DEFAULT_STALE_S, HOST_FIELDS, iso
 
 
 def list_runs(conn: Connection, limit: int | None = 20) -> list[dict[str, Any]]:
@@ -42,8 +27,8 @@ def list_runs(conn: Connection, limit: int | None = 20) -> list[dict[str, Any]]:
     recent = select(runs).order_by(runs.c.id.desc())
     if limit is not None:
         recent = recent.limit(limit)
-    found = conn.execute(recent).all()
-    counts: dict[int, dict[str, int]] = {r.id: dict.fromkeys(COUNTED, 0) for r in found}
+    found = conn.execute(recent).mappings().all()
+    counts: dict[int, dict[str, int]] = {r["id"]: dict.fromkeys(COUNTED, 0) for r in found}
     if found:
         # GROUP BY (run_id, status) is answered from the index of that name alone: 3x faster
         # than one SUM(CASE ..) per status at 10,000 hosts a run.
@@ -54,19 +39,7 @@ def list_runs(conn: Connection, limit: int | None = 20) -> list[dict[str, Any]]:
         )
         for run_id, status, n in conn.execute(by_status):
             counts[run_id][status] = counts[run_id].get(status, 0) + n
-    return [
-        {
-            "id": r.id,
-            "status": r.status,
-            "started_at": iso(r.started_at),
-            "finished_at": iso(r.finished_at),
-            "playbook": r.playbook,
-            "hosts_total": sum(counts[r.id].values()),
-            **{s: counts[r.id][s] for s in COUNTED},
-            "recording_error": r.recording_error,
-        }
-        for r in found
-    ]
+    return shapes.run_summaries(found, counts)
 
 
 def resolve_run(conn: Connection, ref: str) -> int:
@@ -87,10 +60,6 @@ def resolve_run(conn: Connection, ref: str) -> int:
     return int(ref)
 
 
-HOST_FIELDS = ("host", "kind", "status", "changed", "error_code", "error_message", "duration_s",
-               "attempts", "sha256", "size_bytes", "commit", "objects")
-
-
 def show_run(conn: Connection, ref: str) -> dict[str, Any]:
     """One run with a row per host (two statements).
 
@@ -98,40 +67,14 @@ def show_run(conn: Connection, ref: str) -> dict[str, Any]:
         ConfigError: no such run.
     """
     run_id = resolve_run(conn, ref)
-    run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+    run = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().one()
     hosts = conn.execute(
         select(*(host_results.c[name] for name in HOST_FIELDS))
         .where(host_results.c.run_id == run_id)
         .order_by(host_results.c.host)
     )
-    return {
-        "id": run.id,
-        "status": run.status,
-        "started_at": iso(run.started_at),
-        "finished_at": iso(run.finished_at),
-        "playbook": run.playbook,
-        "recording_error": run.recording_error,
-        # zip, not per-field getattr: a 10,000-host run is 120,000 fields.
-        "hosts": [dict(zip(HOST_FIELDS, row, strict=True)) for row in hosts],
-    }
-
-
-def _iso_and_age(value: datetime | str, now: datetime, naive_now: datetime) -> tuple[str, float]:
-    """ISO text and age in seconds of an untyped UTC time column value.
-
-    SQLite gives the stored text (naive UTC, ``2026-11-24 09:12:22.149000``): it is cut into
-    ISO form rather than formatted, and aged against ``naive_now`` (``now`` without tzinfo), because
-    ``datetime.replace(tzinfo=)`` and ``isoformat(timespec=)`` cost ~1 us each, a third of
-    ``hib hosts`` at 10,000 hosts. PostgreSQL gives an aware datetime.
-    """
-    if isinstance(value, str):
-        naive = datetime.fromisoformat(value)
-        age = (naive_now - naive).total_seconds()
-        if len(value) == 26 and value[10] == " ":
-            return f"{value[:10]}T{value[11:23]}Z", age
-        return naive.isoformat(timespec="milliseconds") + "Z", age
-    value = value.astimezone(UTC)
-    return _iso_utc(value), (now - value).total_seconds()
+    # zip, not per-field getattr: a 10,000-host run is 120,000 fields.
+    return shapes.run_document(run, [dict(zip(HOST_FIELDS, row, strict=True)) for row in hosts])
 
 
 def list_hosts(
@@ -146,29 +89,8 @@ def list_hosts(
     stmt = select(
         t.host, t.kind, t.status, type_coerce(status_table.last_success(), String)
     ).order_by(t.host)
-    now = utcnow()
-    naive_now = now.replace(tzinfo=None)
-    out = []
-    for host, kind, status, success in conn.execute(stmt):
-        if success is None:
-            last, age, stale = None, None, True
-        else:
-            last, seconds = _iso_and_age(success, now, naive_now)
-            age = round(seconds, 1)
-            stale = age > stale_after_s
-        if only_stale and not stale:
-            continue
-        out.append(
-            {
-                "host": host,
-                "kind": kind,
-                "last_status": status,
-                "last_success_at": last,
-                "age_s": age,
-                "stale": stale,
-            }
-        )
-    return out
+    return shapes.host_statuses(conn.execute(stmt).tuples(), stale_after_s=stale_after_s,
+                                only_stale=only_stale)
 
 
 def known_host(conn: Connection, host: str) -> bool:
@@ -190,16 +112,7 @@ def history(conn: Connection, host: str, limit: int | None = None) -> list[dict[
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [
-        {
-            "commit": v.commit,
-            "run_id": v.run_id,
-            "committed_at": iso(v.committed_at),
-            "sha256": v.sha256,
-            "size_bytes": v.size_bytes,
-        }
-        for v in conn.execute(stmt)
-    ]
+    return shapes.versions(conn.execute(stmt).mappings())
 
 
 def prune_runs(
@@ -237,7 +150,7 @@ def prune_runs(
 __all__ = [
     "DEFAULT_STALE_S",
     "history",
-        "iso",
+    "iso",
     "known_host",
     "list_hosts",
     "list_runs",
