@@ -66,9 +66,12 @@ def _dispatch(argv: list[str]) -> int:
     import typer
 
     try:  # typer >= 0.24 vendors click; older releases use the click package.
-        from typer._click.exceptions import ClickException
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
     except ImportError:  # pragma: no cover
-        from click.exceptions import ClickException  # type: ignore[assignment]
+        from click.exceptions import (  # type: ignore[assignment]
+            ClickException,
+            NoArgsIsHelpError,
+        )
 
     try:
         rv = _app()(args=argv, prog_name="hib", standalone_mode=False)
@@ -77,6 +80,9 @@ def _dispatch(argv: list[str]) -> int:
         return EXIT_CANCELED
     except typer.Exit as exc:
         return exc.exit_code
+    except NoArgsIsHelpError as exc:
+        exc.show(file=sys.stdout)  # bare `hib`: the help on stdout, exit 2
+        return exc.exit_code or EXIT_USAGE
     except ClickException as exc:
         exc.show()
         return exc.exit_code or EXIT_USAGE
