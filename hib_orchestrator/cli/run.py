@@ -75,7 +75,7 @@ STRATEGIES = {"fleet": "hib.orchestrator.fleet", "linear": "ansible.builtin.line
 
 
 def run(
-    playbook: Path | None = typer.Argument(None, help="Playbook (default playbooks/backup.yml)."),
+    playbook: Path | None = typer.Argument(None, help="Playbook (default: the backup one)."),
     inventory: list[str] | None = typer.Option(None, "-i", "--inventory", help="Inventory source."),
     limit: str | None = typer.Option(None, "--limit", "-l", help="Ansible host pattern."),
     platform: list[str] | None = typer.Option(None, "--platform", help="Only these platforms."),
@@ -104,7 +104,8 @@ def run(
 
     from hib_orchestrator.cli.live import LiveView
     from hib_orchestrator.orchestration.execute import Hooks, RunOptions, execute
-    from hib_orchestrator.orchestration.runner import check_strategy, project_root
+    from hib_orchestrator.orchestration.layout import current_layout
+    from hib_orchestrator.orchestration.runner import check_strategy
     from hib_orchestrator.recording import open_engine
 
     settings = load_settings()
@@ -116,7 +117,7 @@ def run(
         forks = forks or pol.forks
         label = f"policy:{policy}"
     elif playbook is None:
-        playbook = project_root() / "playbooks" / "backup.yml"
+        playbook = current_layout().default_playbook()
     strategy = STRATEGIES.get(strategy, strategy)
     check_strategy(strategy)
     opts = RunOptions(
