@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from hib_orchestrator.errors import ConfigError
+from hib_orchestrator.extras import require_extra
 
 #: How long a SQLite writer waits for another writer's lock before giving up (milliseconds).
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
@@ -36,6 +37,8 @@ def create_db_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # A bare postgresql:// would pick psycopg2, which hib does not ship.
         url = str(parsed.set(drivername="postgresql+psycopg"))
+    if make_url(url).drivername == "postgresql+psycopg":
+        require_extra("PostgreSQL run database (HIB_DB_URL)", "postgres", "psycopg")
     try:
         engine = create_engine(url, **kwargs)
     except Exception as err:  # any driver or import problem is a configuration problem

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hib_orchestrator.errors import ConfigError
+from hib_orchestrator.extras import require_extra
 from hib_orchestrator.lab import control
 from hib_orchestrator.lab.inventory import add_image_hosts, write_inventory
 from hib_orchestrator.lab.rancid import write_cloginrc
@@ -102,6 +103,11 @@ def up(settings: Settings, spec: LabSpec, *, providers: bool = False) -> UpResul
     inventory's ``image_hosts`` group across later ``up`` calls.
     """
     spec.validate()
+    # Checked here, before anything starts: the lab and stand-in processes would only die with
+    # a traceback in their logs.
+    require_extra("hib lab up", "lab", "asyncssh")
+    if providers:
+        require_extra("hib lab up --providers", "lab", "moto", "werkzeug", "flask", "boto3")
     paths = paths_for(settings)
     with _locked(paths):
         result = _up(paths, spec)

@@ -38,7 +38,9 @@ from hib_orchestrator.errors import (
     ProviderAuthFailed,
     ProviderError,
     RateLimited,
+    UnsupportedProvider,
 )
+from hib_orchestrator.extras import missing_extra
 from hib_orchestrator.providers import s3_native
 from hib_orchestrator.providers.base import (
     ChecksumKind,
@@ -136,9 +138,9 @@ class S3Provider:
             import boto3
             import botocore.session
             from botocore.config import Config
-        except ImportError as err:  # pragma: no cover - extra not installed
-            raise ConfigError(
-                f"provider {self.name!r} needs boto3: pip install 'hib-orchestrator[{self.name}]'"
+        except ImportError as err:  # a per-host error: the run goes on with the other hosts
+            raise UnsupportedProvider(
+                missing_extra(f"provider {self.name!r}", "boto3", self.name)
             ) from err
         config = Config(
             region_name=self.region,
