@@ -17,5 +17,6 @@ args = [arg for arg in sys.argv[1:] if arg not in FLAGS]
 subprocess.check_call([sys.executable, "-m", "ensurepip"], stdout=subprocess.DEVNULL)
 subprocess.check_call([sys.executable, "-m", "pip", "install", *args])
 if "--no-setuptools" in sys.argv[1:]:
-    # ensurepip brings setuptools along on 3.11; the real get-pip.py would not have
-    subprocess.call([sys.executable, "-m", "pip", "uninstall", "-q", "-y", "setuptools"])
+    # ensurepip brings setuptools along before Python 3.12; the real get-pip.py would not have
+    subprocess.call([sys.executable, "-m", "pip", "uninstall", "-q", "-y", "setuptools"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
