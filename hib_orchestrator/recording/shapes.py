@@ -58,7 +58,7 @@ def iso_and_age(value: datetime | str, now: datetime, naive_now: datetime) -> tu
 
 
 def run_summaries(
-    found: Iterable[Mapping[str, Any]], counts: Mapping[int, Mapping[str, int]]
+    found: Iterable[Mapping[Any, Any]], counts: Mapping[int, Mapping[str, int]]
 ) -> list[dict[str, Any]]:
     """``hib runs`` rows: each run (``id``, ``status``, times, ``playbook``, ``recording_error``)
     with its per-status host counts."""
@@ -77,7 +77,7 @@ def run_summaries(
     ]
 
 
-def run_document(run: Mapping[str, Any], hosts: list[dict[str, Any]]) -> dict[str, Any]:
+def run_document(run: Mapping[Any, Any], hosts: list[dict[str, Any]]) -> dict[str, Any]:
     """``hib runs show``: the run and its host rows (dicts of :data:`HOST_FIELDS`)."""
     return {
         "id": run["id"],
@@ -122,7 +122,7 @@ def host_statuses(
     return out
 
 
-def versions(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def versions(rows: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
     """``hib history`` rows from ``config_versions`` rows."""
     return [
         {
